@@ -1,0 +1,48 @@
+# IOP Assistant. The two commands: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+export RASA_TELEMETRY_ENABLED := false
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install lint validate train test test-unit test-stories run bench clean
+
+help:
+	@echo "make run    - install, train if stale, start the stack"
+	@echo "make test   - install, lint, validate, train if stale, full test suite"
+	@echo "make bench  - NLU figures on the held-out sets (bench/nlu.py)"
+
+# The venv is rebuilt when requirements.txt changes; the stamp marks a finished install.
+$(VENV)/.installed: requirements.txt scripts/find-python.sh
+	@test -x $(PY) || $$(scripts/find-python.sh) -m venv $(VENV)
+	$(PY) -m pip install -qq -r requirements.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+validate: install
+	$(VENV)/bin/rasa data validate --fail-on-warnings
+
+train: install
+	scripts/train.sh
+
+test-unit: install
+	$(PY) -m pytest -q tests/bot tests/actions
+
+test: lint validate train
+	$(PY) -m pytest -q --junitxml=test-artifacts/junit.xml
+
+run: train
+	$(PY) -m bot serve
+
+bench: train
+	$(PY) bench/nlu.py
+
+clean:
+	rm -rf models results .rasa test-artifacts

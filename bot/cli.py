@@ -1,0 +1,87 @@
+"""Command line: `python -m bot <command>`; every command prints JSON with --json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.settings import get_settings
+from bot.stack import Stack, StackError
+
+
+def _print(result: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, sort_keys=True))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Start the whole stack in the foreground until Ctrl-C."""
+    settings = get_settings()
+    stack = Stack(
+        model=Path(args.model) if args.model else settings.model_path,
+        rasa_port=args.rasa_port,
+        action_port=args.action_port,
+        log_dir=settings.var_dir / "log",
+    )
+    print("starting the action server and the Rasa server (about 30 s) ...", flush=True)
+    try:
+        stack.start()
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    _print(
+        {
+            "rasa": stack.rasa_url,
+            "rest_webhook": f"{stack.rasa_url}/webhooks/rest/webhook",
+            "action_server": stack.action_url,
+            "logs": str(stack.log_dir),
+        },
+        args.json,
+    )
+    print("ready; press Ctrl-C to stop", flush=True)
+    stopping = False
+
+    def _stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stopping:
+            stack.check_alive()
+            time.sleep(1)
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every command."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print results as JSON")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="start the Rasa server and the action server")
+    serve.add_argument("--model", help="trained model (default: models/iop.tar.gz)")
+    serve.add_argument("--rasa-port", type=int, default=5005)
+    serve.add_argument("--action-port", type=int, default=5055)
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments and run one command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    return args.func(args)

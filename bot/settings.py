@@ -1,0 +1,181 @@
+"""One place for clinic details, thresholds, paths and secrets (environment overrides files)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, time
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Limits on what a chat client may send (bot/channels.py). A visitor's message longer than this
+# is refused with 413; real questions are far shorter.
+MAX_MESSAGE_CHARS = 2000
+MAX_SENDER_CHARS = 128
+MAX_METADATA_BYTES = 4096
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_NAMES = {
+    "mon": "Mon",
+    "tue": "Tue",
+    "wed": "Wed",
+    "thu": "Thu",
+    "fri": "Fri",
+    "sat": "Sat",
+    "sun": "Sun",
+}
+
+
+class SettingsError(ValueError):
+    """The settings file or environment holds a value we cannot use."""
+
+
+@dataclass(frozen=True)
+class CrisisLines:
+    """National crisis numbers shown in every crisis reply."""
+
+    lifeline: str
+    emergency: str
+    text_line_keyword: str
+    text_line_number: str
+
+    @property
+    def text_line(self) -> str:
+        """The Crisis Text Line instruction, e.g. 'text HOME to 741741'."""
+        return f"text {self.text_line_keyword} to {self.text_line_number}"
+
+
+@dataclass(frozen=True)
+class Clinic:
+    """The clinic's contact details and opening hours."""
+
+    name: str
+    phone: str
+    email: str
+    address: str
+    timezone: str
+    hours: dict[str, tuple[time, time]]
+    crisis: CrisisLines
+
+    def hours_text(self) -> str:
+        """Opening hours in plain words, consecutive days with equal hours grouped."""
+        groups: list[tuple[list[str], tuple[time, time] | None]] = []
+        for day in WEEKDAYS:
+            span = self.hours.get(day)
+            if groups and groups[-1][1] == span:
+                groups[-1][0].append(day)
+            else:
+                groups.append(([day], span))
+        parts = []
+        for days, span in groups:
+            label = _DAY_NAMES[days[0]]
+            if len(days) > 1:
+                label += f"–{_DAY_NAMES[days[-1]]}"
+            if span is None:
+                parts.append(f"closed {label}")
+            else:
+                parts.append(f"{label} {_clock(span[0])}–{_clock(span[1])}")
+        return ", ".join(parts)
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        """Whether the clinic's phones are staffed at `now` (default: the current time)."""
+        local = (now or datetime.now(ZoneInfo(self.timezone))).astimezone(ZoneInfo(self.timezone))
+        span = self.hours.get(WEEKDAYS[local.weekday()])
+        return span is not None and span[0] <= local.time() < span[1]
+
+    def response_values(self) -> dict[str, str]:
+        """Values for the `{placeholders}` in the assistant's responses."""
+        return {
+            "clinic_name": self.name,
+            "clinic_phone": self.phone,
+            "clinic_email": self.email,
+            "clinic_address": self.address,
+            "clinic_hours": self.hours_text(),
+            "crisis_lifeline": self.crisis.lifeline,
+            "emergency_number": self.crisis.emergency,
+            "crisis_text_line": self.crisis.text_line,
+        }
+
+
+def _clock(t: time) -> str:
+    """12-hour clock without needless zeros: 8 am, 5:30 pm, noon."""
+    if t == time(12, 0):
+        return "noon"
+    hour = t.hour % 12 or 12
+    suffix = "am" if t.hour < 12 else "pm"
+    return f"{hour}:{t.minute:02d} {suffix}" if t.minute else f"{hour} {suffix}"
+
+
+def _parse_span(day: str, value: object) -> tuple[time, time]:
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in str(value).split("-"))
+    except ValueError as exc:
+        raise SettingsError(f"hours.{day} must look like '08:00-17:00', got {value!r}") from exc
+    if not start < end:
+        raise SettingsError(f"hours.{day}: opening time must be before closing time")
+    return start, end
+
+
+def _require_text(data: dict, key: str, where: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str | int) or not str(value).strip():
+        raise SettingsError(f"{where}{key} is missing or empty")
+    return str(value).strip()
+
+
+def load_clinic(path: Path) -> Clinic:
+    """Read and check the clinic file (content/clinic.yml by default)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SettingsError(f"cannot read clinic file {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SettingsError(f"clinic file {path} must be a mapping")
+    hours_data = data.get("hours") or {}
+    unknown = set(hours_data) - set(WEEKDAYS)
+    if unknown:
+        raise SettingsError(f"hours has unknown days: {sorted(unknown)}")
+    timezone = _require_text(data, "timezone", "")
+    try:
+        ZoneInfo(timezone)
+    except (KeyError, ValueError) as exc:
+        raise SettingsError(f"unknown timezone {timezone!r}") from exc
+    crisis = data.get("crisis") or {}
+    return Clinic(
+        name=_require_text(data, "name", ""),
+        phone=_require_text(data, "phone", ""),
+        email=_require_text(data, "email", ""),
+        address=_require_text(data, "address", ""),
+        timezone=timezone,
+        hours={day: _parse_span(day, v) for day, v in hours_data.items()},
+        crisis=CrisisLines(
+            lifeline=_require_text(crisis, "lifeline", "crisis."),
+            emergency=_require_text(crisis, "emergency", "crisis."),
+            text_line_keyword=_require_text(crisis, "text_line_keyword", "crisis."),
+            text_line_number=_require_text(crisis, "text_line_number", "crisis."),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, read once per process."""
+
+    clinic: Clinic
+    model_path: Path
+    var_dir: Path
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, from the environment and content/clinic.yml."""
+    clinic_file = Path(os.environ.get("IOP_CLINIC_FILE", REPO_ROOT / "content" / "clinic.yml"))
+    return Settings(
+        clinic=load_clinic(clinic_file),
+        model_path=Path(os.environ.get("IOP_MODEL", REPO_ROOT / "models" / "iop.tar.gz")),
+        var_dir=Path(os.environ.get("IOP_VAR_DIR", REPO_ROOT / "var")),
+    )

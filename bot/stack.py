@@ -1,0 +1,188 @@
+"""Start, watch and stop the assistant's processes; shared by `python -m bot serve` and the tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bot.settings import REPO_ROOT
+
+# Every Rasa process runs with these: no telemetry (SPEC §6), loopback only, quiet TensorFlow.
+SERVICE_ENV = {
+    "RASA_TELEMETRY_ENABLED": "false",
+    "SANIC_HOST": "127.0.0.1",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "PYTHONUNBUFFERED": "1",
+    # Sanic refuses bodies over 1 MB before reading them (chat messages are tiny).
+    "SANIC_REQUEST_MAX_SIZE": str(1024 * 1024),
+}
+LOOPBACK = "127.0.0.1"
+
+
+class StackError(RuntimeError):
+    """A service did not start or stopped unexpectedly."""
+
+
+@dataclass
+class Service:
+    """One child process with the URL that answers once it is ready."""
+
+    name: str
+    command: list[str]
+    ready_url: str
+    log_path: Path
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    def start(self, env: dict[str, str]) -> None:
+        """Launch the process in its own process group, output to its log file."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    def wait_ready(self, deadline: float) -> None:
+        """Poll the ready URL until it answers 200, the process dies or the deadline passes."""
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                raise StackError(f"{self.name} exited during start-up; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(self.ready_url, timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.5)
+        raise StackError(f"{self.name} not ready after start-up timeout; see {self.log_path}")
+
+    def stop(self, timeout: float = 15) -> None:
+        """Terminate the process group; kill it if it does not exit in time."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        pgid = os.getpgid(self.process.pid)
+        os.killpg(pgid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(pgid, signal.SIGKILL)
+            self.process.wait(timeout=timeout)
+
+
+def _bin(name: str) -> str:
+    """A console script from the interpreter's own environment (the project's venv)."""
+    return str(Path(sys.executable).parent / name)
+
+
+def endpoints_for(action_port: int, directory: Path) -> Path:
+    """endpoints.yml with the action server URL pointed at `action_port`."""
+    endpoints = yaml.safe_load((REPO_ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
+    endpoints.setdefault("action_endpoint", {})["url"] = (
+        f"http://{LOOPBACK}:{action_port}/webhook"
+    )
+    path = directory / "endpoints.yml"
+    path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@dataclass
+class Stack:
+    """The Rasa server and the action server, started and stopped together."""
+
+    model: Path
+    rasa_port: int = 5005
+    action_port: int = 5055
+    log_dir: Path = REPO_ROOT / "var" / "log"
+    services: list[Service] = field(default_factory=list)
+
+    @property
+    def rasa_url(self) -> str:
+        """Base URL of the Rasa server."""
+        return f"http://{LOOPBACK}:{self.rasa_port}"
+
+    @property
+    def action_url(self) -> str:
+        """Base URL of the action server."""
+        return f"http://{LOOPBACK}:{self.action_port}"
+
+    def _env(self) -> dict[str, str]:
+        env = {**os.environ, **SERVICE_ENV}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+        return env
+
+    def start(self, timeout: float = 180) -> None:
+        """Start both servers and wait until each answers; stop everything on failure."""
+        if not self.model.is_file():
+            raise StackError(f"no trained model at {self.model}; run `make train`")
+        config_dir = Path(tempfile.mkdtemp(prefix="iop-stack-"))
+        self.services = [
+            Service(
+                name="action server",
+                command=[
+                    _bin("rasa"),
+                    "run",
+                    "actions",
+                    "--actions",
+                    "actions",
+                    "--port",
+                    str(self.action_port),
+                ],
+                ready_url=f"{self.action_url}/health",
+                log_path=self.log_dir / "actions.log",
+            ),
+            Service(
+                name="rasa server",
+                command=[
+                    _bin("rasa"),
+                    "run",
+                    "--model",
+                    str(self.model),
+                    "--interface",
+                    LOOPBACK,
+                    "--port",
+                    str(self.rasa_port),
+                    "--endpoints",
+                    str(endpoints_for(self.action_port, config_dir)),
+                    "--credentials",
+                    str(REPO_ROOT / "credentials.yml"),
+                ],
+                ready_url=f"{self.rasa_url}/",
+                log_path=self.log_dir / "rasa.log",
+            ),
+        ]
+        env = self._env()
+        deadline = time.monotonic() + timeout
+        try:
+            for service in self.services:
+                service.start(env)
+            for service in self.services:
+                service.wait_ready(deadline)
+        except BaseException:
+            self.stop()
+            raise
+
+    def check_alive(self) -> None:
+        """Raise if any service has exited."""
+        for service in self.services:
+            if service.process is None or service.process.poll() is not None:
+                raise StackError(f"{service.name} stopped; see {service.log_path}")
+
+    def stop(self) -> None:
+        """Stop every service, last started first."""
+        for service in reversed(self.services):
+            service.stop()

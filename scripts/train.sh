@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Train models/iop.tar.gz only when its inputs changed (content hash, not file times),
+# so `make run` starts at once on an up-to-date model and retrains after any data/config edit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+model=models/iop.tar.gz
+stamp=models/iop.fingerprint
+fingerprint=$(
+  { find data -type f -name '*.yml' | LC_ALL=C sort; echo config.yml domain.yml requirements.txt; } |
+    xargs sha256sum | sha256sum | cut -d' ' -f1
+)
+if [ -f "$model" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$fingerprint" ] && [ "${FORCE_TRAIN:-}" != 1 ]; then
+  echo "model up to date: $model"
+  exit 0
+fi
+mkdir -p models
+rm -f "$stamp"
+echo "training $model (inputs changed) ..."
+start=$(date +%s)
+RASA_TELEMETRY_ENABLED=false .venv/bin/rasa train \
+  --config config.yml --domain domain.yml --data data \
+  --out models --fixed-model-name iop
+echo "$fingerprint" > "$stamp"
+echo "trained in $(( $(date +%s) - start )) s"

@@ -1,0 +1,76 @@
+"""Shared fixtures: the trained model and one running stack (Rasa + actions) per test session."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from bot.settings import get_settings
+from bot.stack import Stack
+
+MODEL = get_settings().model_path
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    """The model `make train` built; `make test` trains it once before pytest runs."""
+    if not MODEL.is_file():
+        pytest.fail(f"no trained model at {MODEL}: run `make train` (make test does it)")
+    return MODEL
+
+
+@pytest.fixture(scope="session")
+def stack(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The real Rasa server and action server on free ports, for the whole session."""
+    running = Stack(
+        model=model_path,
+        rasa_port=free_port(),
+        action_port=free_port(),
+        log_dir=tmp_path_factory.mktemp("stack-logs"),
+    )
+    running.start()
+    yield running
+    running.stop()
+
+
+class Chat:
+    """One user talking to the bot through the REST channel."""
+
+    def __init__(self, rasa_url: str, sender: str | None = None) -> None:
+        self.url = f"{rasa_url}/webhooks/rest/webhook"
+        self.sender = sender or f"test-{uuid.uuid4().hex}"
+
+    def post(self, message: object, metadata: dict | None = None) -> requests.Response:
+        """Send one message and return the raw HTTP response."""
+        body: dict = {"sender": self.sender, "message": message}
+        if metadata is not None:
+            body["metadata"] = metadata
+        return requests.post(self.url, json=body, timeout=30)
+
+    def say(self, message: str, metadata: dict | None = None) -> list[dict]:
+        """Send one message and return the bot's replies (each with text and maybe buttons)."""
+        response = self.post(message, metadata)
+        assert response.status_code == 200, response.text[:200]
+        return response.json()
+
+    def texts(self, message: str) -> list[str]:
+        """Send one message and return only the texts of the bot's replies."""
+        return [reply["text"] for reply in self.say(message) if "text" in reply]
+
+
+@pytest.fixture
+def chat(stack: Stack) -> Chat:
+    """A fresh conversation with the running bot."""
+    return Chat(stack.rasa_url)

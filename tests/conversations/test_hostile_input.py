@@ -1,0 +1,73 @@
+"""Bad input gets a clear reply or a 4xx, never a crash, and never reaches the logs."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+
+from tests.conftest import Chat
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "🙂🙂🙂",
+        "\x00\x01\x02\x7f binary \ufffd",
+        "'; DROP TABLE events; --",
+        "<script>alert(1)</script>",
+        "{{7*7}} ${jndi:ldap://127.0.0.1/a} {clinic_phone}",
+        "/restart",
+        "/faq",
+        "/greet{\"x\": 1}",
+        "a" * 1999,
+        "?",
+    ],
+)
+def test_odd_text_gets_a_reply(chat: Chat, message: str) -> None:
+    replies = chat.say(message)
+    assert replies, "the bot must always answer"
+    assert all(isinstance(r.get("text", ""), str) for r in replies)
+
+
+@pytest.mark.parametrize("message", [None, 42, ["hi"], {"text": "hi"}, "", "   "])
+def test_wrong_type_or_empty_message_is_a_4xx(chat: Chat, message: object) -> None:
+    response = chat.post(message)
+    assert 400 <= response.status_code < 500
+    assert "error" in response.json()
+
+
+def test_huge_message_is_refused(chat: Chat) -> None:
+    response = chat.post("x" * 20_000)
+    assert response.status_code == 413
+    assert "error" in response.json()
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1,2,3]", b'{"message": "hi"}', b"\xff\xfe"])
+def test_malformed_body_is_a_4xx(stack, body: bytes) -> None:
+    response = requests.post(
+        f"{stack.rasa_url}/webhooks/rest/webhook",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert 400 <= response.status_code < 500
+
+
+def test_conversation_survives_bad_input(chat: Chat) -> None:
+    chat.say("hi")
+    chat.post(42)
+    chat.post("x" * 20_000)
+    chat.say("\x00\x00")
+    answer = chat.texts("how long does the program last?")[-1]
+    assert "week" in answer
+
+
+def test_message_text_never_reaches_the_logs(stack) -> None:
+    marker = f"zebra{uuid.uuid4().hex[:12]}"
+    chat = Chat(stack.rasa_url)
+    chat.say(f"my name is {marker} and I drink every day, what is iop")
+    chat.say(f"call me at {marker}@example.com")
+    for service in stack.services:
+        assert marker not in service.log_path.read_text(errors="replace"), service.log_path

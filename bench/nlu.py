@@ -180,7 +180,10 @@ def main() -> int:
     if train_seconds:
         print(f"training time            {train_seconds:.0f} s (NLU only)")
     print(f"model size               {size_mb:.1f} MB")
-    print(f"parse latency            p50 {figures['parse_ms_p50']} ms, p95 {figures['parse_ms_p95']} ms")
+    print(
+        f"parse latency            p50 {figures['parse_ms_p50']} ms,"
+        f" p95 {figures['parse_ms_p95']} ms"
+    )
     print("fallback threshold sweep (in-scope accuracy, out-of-scope rejection):")
     for t, (acc, rej) in figures["threshold_sweep"].items():
         print(f"  {t}: {acc:.3f} {rej:.3f}")

@@ -34,7 +34,9 @@ def check_message(body: object) -> tuple[str, str, dict[str, Any] | None]:
         raise InvalidMessage(400, "the body must be a JSON object")
     sender, text, metadata = body.get("sender"), body.get("message"), body.get("metadata")
     if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
-        raise InvalidMessage(400, f"'sender' must be a string of 1 to {MAX_SENDER_CHARS} characters")
+        raise InvalidMessage(
+            400, f"'sender' must be a string of 1 to {MAX_SENDER_CHARS} characters"
+        )
     if not sender.isprintable():
         raise InvalidMessage(400, "'sender' must not contain control characters")
     if not isinstance(text, str):
@@ -70,9 +72,7 @@ class GuardedRestInput(RestInput):
         """Keep Rasa's URL and channel name, so clients see the standard REST channel."""
         return "rest"
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The health and webhook routes."""
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 

@@ -1,4 +1,4 @@
-"""Start, watch and stop the assistant's processes; shared by `python -m bot serve` and the tests."""
+"""Start, watch and stop the assistant's processes (used by `python -m bot serve` and tests)."""
 
 from __future__ import annotations
 
@@ -92,9 +92,7 @@ def _bin(name: str) -> str:
 def endpoints_for(action_port: int, directory: Path) -> Path:
     """endpoints.yml with the action server URL pointed at `action_port`."""
     endpoints = yaml.safe_load((REPO_ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
-    endpoints.setdefault("action_endpoint", {})["url"] = (
-        f"http://{LOOPBACK}:{action_port}/webhook"
-    )
+    endpoints.setdefault("action_endpoint", {})["url"] = f"http://{LOOPBACK}:{action_port}/webhook"
     path = directory / "endpoints.yml"
     path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
     return path

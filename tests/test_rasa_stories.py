@@ -11,7 +11,7 @@ from bot.settings import REPO_ROOT
 
 
 def test_rasa_test_stories_pass(model_path: Path, tmp_path: Path) -> None:
-    """`rasa test core --fail-on-prediction-errors` on tests/stories (NLU + dialogue, end to end)."""
+    """`rasa test core --fail-on-prediction-errors` on tests/stories: NLU and dialogue."""
     result = subprocess.run(
         [
             str(Path(sys.executable).parent / "rasa"),
@@ -33,5 +33,7 @@ def test_rasa_test_stories_pass(model_path: Path, tmp_path: Path) -> None:
         timeout=600,
     )
     failed = tmp_path / "results" / "failed_test_stories.yml"
-    detail = failed.read_text() if failed.exists() else result.stdout[-3000:] + result.stderr[-3000:]
+    detail = (
+        failed.read_text() if failed.exists() else result.stdout[-3000:] + result.stderr[-3000:]
+    )
     assert result.returncode == 0, detail

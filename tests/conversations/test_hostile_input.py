@@ -20,7 +20,7 @@ from tests.conftest import Chat
         "{{7*7}} ${jndi:ldap://127.0.0.1/a} {clinic_phone}",
         "/restart",
         "/faq",
-        "/greet{\"x\": 1}",
+        '/greet{"x": 1}',
         "a" * 1999,
         "?",
     ],

@@ -111,6 +111,8 @@ def main() -> int:
     parser.add_argument("--config", type=Path, default=REPO / "config.yml")
     parser.add_argument("--model", type=Path, help="evaluate this model instead of training")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--errors", action="store_true", help="also list every miss")
+    parser.add_argument("--save-model", type=Path, help="keep the trained model at this path")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     from rasa.utils.log_utils import configure_structlog
@@ -123,6 +125,8 @@ def main() -> int:
         model = args.model
         if model is None:
             model, train_seconds = train(args.config, Path(tmp))
+        if args.save_model and args.model is None:
+            args.save_model.write_bytes(model.read_bytes())
         size_mb = model.stat().st_size / 1e6
         in_scope = load_examples(HELDOUT)
         oos = load_examples(HELDOUT_OOS)
@@ -196,6 +200,11 @@ def main() -> int:
     print("most frequent confusions (gold -> predicted: count):")
     for (g, p), c in confusions:
         print(f"  {g} -> {p}: {c}")
+    if args.errors:
+        print("misses (gold -> predicted, confidence: text):")
+        for text, g, r in zip(texts, gold, results, strict=True):
+            if norm(r[0]) != g:
+                print(f"  {g} -> {r[0]} {r[2]:.2f}: {text}")
     return 0
 
 

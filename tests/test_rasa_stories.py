@@ -1,4 +1,9 @@
-"""Rasa's own dialogue test: every test story in tests/stories must be predicted exactly."""
+"""Rasa's own dialogue test: every test story in tests/stories must be predicted exactly.
+
+Rasa compares the top-level intent and every action; it does not compare the FAQ topic the
+ResponseSelector picks (`faq/<topic>`), so tests/conversations/test_faq.py checks each topic's
+answer through the REST channel.
+"""
 
 from __future__ import annotations
 

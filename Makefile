@@ -14,9 +14,9 @@ help:
 	@echo "make test   - install, lint, validate, train if stale, full test suite"
 	@echo "make bench  - NLU figures on the held-out sets (bench/nlu.py)"
 
-# The venv is rebuilt when requirements.txt changes; the stamp marks a finished install.
+# Reinstalled when requirements.txt changes; the stamp marks a finished install.
 $(VENV)/.installed: requirements.txt scripts/find-python.sh
-	@test -x $(PY) || $$(scripts/find-python.sh) -m venv $(VENV)
+	@test -x $(PY) || { py=$$(scripts/find-python.sh) && "$$py" -m venv $(VENV); }
 	$(PY) -m pip install -qq -r requirements.txt
 	@touch $@
 

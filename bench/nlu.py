@@ -1,11 +1,11 @@
 """NLU figures on the held-out sets: accuracy, macro-F1, out-of-scope rejection, latency, size.
 
 Trains an NLU-only model from data/ with config.yml (or --config), times it, then parses every
-utterance of tests/nlu/heldout.yml and tests/nlu/heldout_out_of_scope.yml, which the model never
-trains on. FAQ answers count as right only when the ResponseSelector picks the right topic
+utterance of a held-out set the model never trains on (set a: tests/nlu/heldout*.yml, set b:
+bench/heldout_b/). FAQ answers count as right only when the ResponseSelector picks the right topic
 (`faq/<topic>`). Prints figures; asserts nothing.
 
-    .venv/bin/python bench/nlu.py [--config config.yml] [--model existing.tar.gz] [--json]
+    .venv/bin/python bench/nlu.py [--set a|b] [--config config.yml] [--model m.tar.gz] [--json]
 """
 
 from __future__ import annotations
@@ -183,7 +183,10 @@ def main() -> int:
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
-    print(f"held-out set {args.set}: {n_in} in-scope utterances, {len(oos)} out-of-scope, {len(table)} intents")
+    print(
+        f"held-out set {args.set}: {n_in} in-scope utterances, {len(oos)} out-of-scope,"
+        f" {len(table)} intents"
+    )
     print(f"in-scope accuracy        {accuracy_in:.3f}")
     print(f"overall accuracy         {accuracy_all:.3f}   macro-F1 {macro_f1:.3f}")
     print(f"out-of-scope rejection   {rejection:.3f}")

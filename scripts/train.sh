@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Train models/iop.tar.gz only when its inputs changed (content hash, not file times),
 # so `make run` starts at once on an up-to-date model and retrains after any data/config edit.
+#   scripts/train.sh                 train if stale
+#   scripts/train.sh --fingerprint   print the inputs' hash and exit
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +12,11 @@ fingerprint=$(
   { find data -type f -name '*.yml' | LC_ALL=C sort; echo config.yml domain.yml requirements.txt; } |
     xargs sha256sum | sha256sum | cut -d' ' -f1
 )
-if [ -f "$model" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$fingerprint" ] && [ "${FORCE_TRAIN:-}" != 1 ]; then
+if [ "${1:-}" = --fingerprint ]; then
+  echo "$fingerprint"
+  exit 0
+fi
+if [ -f "$model" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$fingerprint" ]; then
   echo "model up to date: $model"
   exit 0
 fi

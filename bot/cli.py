@@ -22,6 +22,21 @@ def _print(result: dict, as_json: bool) -> None:
             print(f"{key}: {value}")
 
 
+def cmd_init_db(args: argparse.Namespace) -> int:
+    """Create or upgrade the database schema (idempotent)."""
+    from sqlalchemy.engine import make_url
+
+    from bot.db.migrate import upgrade
+
+    url = get_settings().database_url
+    tables = upgrade(url)
+    _print(
+        {"database": make_url(url).render_as_string(hide_password=True), "tables": tables},
+        args.json,
+    )
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Start the whole stack in the foreground until Ctrl-C."""
     settings = get_settings()
@@ -69,11 +84,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print results as JSON")
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    parser.add_argument("--json", action="store_true", help="print results as JSON")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="start the Rasa server and the action server")
+    init_db = commands.add_parser(
+        "init-db", parents=[common], help="create or upgrade the database schema"
+    )
+    init_db.set_defaults(func=cmd_init_db)
+
+    serve = commands.add_parser(
+        "serve", parents=[common], help="start the Rasa server and the action server"
+    )
     serve.add_argument("--model", help="trained model (default: models/iop.tar.gz)")
     serve.add_argument("--rasa-port", type=int, default=5005)
     serve.add_argument("--action-port", type=int, default=5055)

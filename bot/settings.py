@@ -168,14 +168,19 @@ class Settings:
     clinic: Clinic
     model_path: Path
     var_dir: Path
+    database_url: str
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, from the environment and content/clinic.yml."""
     clinic_file = Path(os.environ.get("IOP_CLINIC_FILE", REPO_ROOT / "content" / "clinic.yml"))
+    var_dir = Path(os.environ.get("IOP_VAR_DIR", REPO_ROOT / "var"))
     return Settings(
         clinic=load_clinic(clinic_file),
         model_path=Path(os.environ.get("IOP_MODEL", REPO_ROOT / "models" / "iop.tar.gz")),
-        var_dir=Path(os.environ.get("IOP_VAR_DIR", REPO_ROOT / "var")),
+        var_dir=var_dir,
+        # Default: one SQLite file under var/; production: PostgreSQL, e.g.
+        # postgresql+psycopg2://user@host:5432/iop
+        database_url=os.environ.get("DATABASE_URL") or f"sqlite:///{var_dir / 'iop.db'}",
     )

@@ -1,0 +1,31 @@
+"""Apply the Alembic migrations (`python -m bot init-db`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import inspect
+
+from bot.db.engine import get_engine, normalise_url
+from bot.settings import get_settings
+
+ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
+
+
+def alembic_config(url: str) -> Config:
+    """Alembic's configuration for the database at `url`."""
+    config = Config(str(ALEMBIC_INI))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str | None = None) -> list[str]:
+    """Bring the database to the newest schema; returns the bot's tables afterwards."""
+    url = normalise_url(url or get_settings().database_url)
+    with get_engine(url).begin() as connection:
+        config = alembic_config(url)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    return sorted(t for t in inspect(get_engine(url)).get_table_names() if t != "alembic_version")

@@ -1,0 +1,194 @@
+"""The data layer on SQLite and on PostgreSQL: migrations, constraints, round trips."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
+
+from bot.db.engine import get_sessionmaker, normalise_url
+from bot.db.migrate import upgrade
+from bot.db.models import Assessment, CheckIn, Flag, Participant
+
+PG_ADMIN_URL = os.environ.get("IOP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+TABLES = [
+    "api_tokens",
+    "assessments",
+    "audit_log",
+    "checkins",
+    "flags",
+    "participants",
+    "staff_users",
+]
+
+
+def _postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    admin = create_engine(PG_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
+    name = f"iop_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI and is not reachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: the production-path test skips")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        from bot.db.engine import get_engine
+
+        get_engine(url).dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """A migrated, empty database of each kind the product supports."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'iop.db'}"
+        upgrade(url)
+        yield url
+    else:
+        generator = _postgres_database()
+        url = next(generator)
+        upgrade(url)
+        yield url
+        generator.close()
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def add_participant(url: str, token_hash: str = "a" * 64) -> int:
+    with get_sessionmaker(url)() as session, session.begin():
+        participant = Participant(display_name="Sam", token_hash=token_hash)
+        session.add(participant)
+        session.flush()
+        return participant.id
+
+
+def checkin(participant_id: int, **changes: object) -> CheckIn:
+    values = dict(
+        participant_id=participant_id,
+        conversation_id="conv-1",
+        dedup_key=uuid.uuid4().hex,
+        mood=3,
+        craving=4,
+        triggers=["stress", "places"],
+        used_since_last=False,
+    )
+    values.update(changes)
+    return CheckIn(**values)
+
+
+def test_migration_creates_every_table_and_is_idempotent(database_url: str) -> None:
+    assert upgrade(database_url) == TABLES
+    assert upgrade(database_url) == TABLES
+
+
+def test_checkin_round_trip(database_url: str) -> None:
+    pid = add_participant(database_url)
+    with get_sessionmaker(database_url)() as session, session.begin():
+        session.add(checkin(pid, note="tough day 🙂"))
+    with get_sessionmaker(database_url)() as session:
+        row = session.execute(select(CheckIn)).scalar_one()
+        assert row.triggers == ["stress", "places"]
+        assert row.note == "tough day 🙂"
+        assert row.created_at.tzinfo is not None
+        assert abs(row.created_at - now()) < timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"craving": 11}, {"craving": -1}, {"mood": 0}, {"mood": 6}, {"participant_id": 999}],
+)
+def test_checkin_constraints(database_url: str, changes: dict) -> None:
+    pid = add_participant(database_url)
+    values = {"participant_id": pid, **changes}
+    with pytest.raises(IntegrityError), get_sessionmaker(database_url)() as session:
+        with session.begin():
+            session.add(checkin(**values))
+    with get_sessionmaker(database_url)() as session:
+        assert session.execute(select(CheckIn)).first() is None
+
+
+def test_dedup_key_stores_a_checkin_once(database_url: str) -> None:
+    pid = add_participant(database_url)
+    factory = get_sessionmaker(database_url)
+    with factory() as session, session.begin():
+        session.add(checkin(pid, dedup_key="conv-1:form-1"))
+    with pytest.raises(IntegrityError), factory() as session, session.begin():
+        session.add(checkin(pid, dedup_key="conv-1:form-1"))
+    with factory() as session:
+        assert len(session.execute(select(CheckIn)).all()) == 1
+
+
+def test_participant_token_hash_is_unique(database_url: str) -> None:
+    add_participant(database_url, "b" * 64)
+    with pytest.raises(IntegrityError):
+        add_participant(database_url, "b" * 64)
+
+
+@pytest.mark.parametrize(
+    "changes", [{"kind": "gossip"}, {"severity": "meh"}, {"status": "lost"}, {"reason": None}]
+)
+def test_flag_constraints(database_url: str, changes: dict) -> None:
+    values = dict(kind="crisis", severity="urgent", conversation_id="c", reason="r")
+    values.update(changes)
+    with pytest.raises(IntegrityError), get_sessionmaker(database_url)() as session:
+        with session.begin():
+            session.add(Flag(**values))
+
+
+def test_assessment_answers_round_trip(database_url: str) -> None:
+    answers = {"age": 34, "substances": ["alcohol"], "phq2": [1, 2], "note": "naïve 'quotes'"}
+    with get_sessionmaker(database_url)() as session, session.begin():
+        session.add(
+            Assessment(
+                reference="IOP-7KQ2",
+                conversation_id="c",
+                dedup_key="c:1",
+                recommendation="iop",
+                answers=answers,
+                phq2=3,
+                gad2=2,
+            )
+        )
+    with get_sessionmaker(database_url)() as session:
+        row = session.execute(select(Assessment)).scalar_one()
+        assert row.answers == answers
+        assert row.status == "new"
+    with pytest.raises(IntegrityError), get_sessionmaker(database_url)() as session:
+        with session.begin():
+            session.add(
+                Assessment(
+                    reference="IOP-0000",
+                    conversation_id="c",
+                    dedup_key="c:2",
+                    recommendation="spa_weekend",
+                    answers={},
+                )
+            )
+
+
+def test_naive_datetimes_are_refused(database_url: str) -> None:
+    with pytest.raises(StatementError), get_sessionmaker(database_url)() as session:
+        with session.begin():
+            session.add(
+                Participant(display_name="x", token_hash="c" * 64, created_at=datetime.now())
+            )
+
+
+def test_postgres_url_spelling_is_accepted() -> None:
+    assert normalise_url("postgres://u@h/db") == "postgresql://u@h/db"
+    assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"

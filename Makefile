@@ -10,7 +10,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: help install lint validate train test test-unit test-stories run bench clean
 
 help:
-	@echo "make run    - install, train if stale, start the stack"
+	@echo "make run    - install, train if stale, create/upgrade the database, start the stack"
 	@echo "make test   - install, lint, validate, train if stale, full test suite"
 	@echo "make bench  - NLU figures on the held-out sets (bench/nlu.py)"
 
@@ -39,6 +39,7 @@ test: lint validate train
 	$(PY) -m pytest -q --junitxml=test-artifacts/junit.xml
 
 run: train
+	$(PY) -m bot init-db
 	$(PY) -m bot serve
 
 bench: train

@@ -109,7 +109,7 @@ def test_bot_challenge(chat: Chat) -> None:
     "message",
     [
         "I don't want to live anymore",
-        "i have a plan to end it",  # DIET alone once took this for an FAQ; the rule layer catches it
+        "i have a plan to end it",  # DIET once took this for an FAQ; the rule layer catches it
         "my friend is od'ing and wont wake up",
         "kms",
     ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -73,14 +74,16 @@ class Service:
 
     def stop(self, timeout: float = 15) -> None:
         """Terminate the process group; kill it if it does not exit in time."""
-        if self.process is None or self.process.poll() is not None:
+        if self.process is None:
             return
-        pgid = os.getpgid(self.process.pid)
-        os.killpg(pgid, signal.SIGTERM)
         try:
+            # The process leads its own group (start_new_session): this reaches its children too.
+            os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=timeout)
+        except ProcessLookupError:
+            pass
         except subprocess.TimeoutExpired:
-            os.killpg(pgid, signal.SIGKILL)
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=timeout)
 
 
@@ -107,6 +110,7 @@ class Stack:
     action_port: int = 5055
     log_dir: Path = REPO_ROOT / "var" / "log"
     services: list[Service] = field(default_factory=list)
+    _config_dir: Path | None = field(default=None, repr=False)
 
     @property
     def rasa_url(self) -> str:
@@ -127,7 +131,7 @@ class Stack:
         """Start both servers and wait until each answers; stop everything on failure."""
         if not self.model.is_file():
             raise StackError(f"no trained model at {self.model}; run `make train`")
-        config_dir = Path(tempfile.mkdtemp(prefix="iop-stack-"))
+        self._config_dir = config_dir = Path(tempfile.mkdtemp(prefix="iop-stack-"))
         self.services = [
             Service(
                 name="action server",
@@ -184,3 +188,5 @@ class Stack:
         """Stop every service, last started first."""
         for service in reversed(self.services):
             service.stop()
+        if self._config_dir is not None:
+            shutil.rmtree(self._config_dir, ignore_errors=True)

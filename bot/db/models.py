@@ -155,8 +155,8 @@ class Flag(Base):
     conversation_id = Column(String(128), nullable=False, index=True)
     participant_id = Column(ForeignKey("participants.id"))
     assessment_id = Column(ForeignKey("assessments.id"))
-    # Timestamp of the user message that raised the flag, as in Rasa's tracker events.
-    message_timestamp = Column(String(32))
+    # Rasa's message_id of the user message that raised the flag (the transcript highlights it).
+    message_id = Column(String(64))
     reason = Column(Text, nullable=False)
     # One flag per triggering event, even if an action is retried.
     dedup_key = Column(String(128), unique=True)

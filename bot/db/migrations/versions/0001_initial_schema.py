@@ -141,7 +141,7 @@ def upgrade() -> None:
         sa.Column("conversation_id", sa.String(length=128), nullable=False),
         sa.Column("participant_id", sa.Integer(), nullable=True),
         sa.Column("assessment_id", sa.Integer(), nullable=True),
-        sa.Column("message_timestamp", sa.String(length=32), nullable=True),
+        sa.Column("message_id", sa.String(length=64), nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("dedup_key", sa.String(length=128), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

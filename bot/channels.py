@@ -14,7 +14,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.settings import MAX_MESSAGE_CHARS, MAX_METADATA_BYTES, MAX_SENDER_CHARS, get_settings
+from bot.replies import something_went_wrong
+from bot.settings import MAX_MESSAGE_CHARS, MAX_METADATA_BYTES, MAX_SENDER_CHARS
 
 logger = logging.getLogger(__name__)
 
@@ -52,18 +53,6 @@ def check_message(body: object) -> tuple[str, str, dict[str, Any] | None]:
     return sender, text, metadata
 
 
-def _sorry() -> dict[str, str]:
-    """What the visitor sees when the server failed on their message."""
-    values = get_settings().clinic.response_values()
-    return {
-        "text": (
-            "Sorry, something went wrong on my side. Please try again in a moment. If you need "
-            f"help now, call {values['clinic_phone']}, or call or text "
-            f"{values['crisis_lifeline']} any time."
-        )
-    }
-
-
 class GuardedRestInput(RestInput):
     """`/webhooks/rest/webhook`: refuses malformed input with a 4xx, never logs message text."""
 
@@ -99,10 +88,10 @@ class GuardedRestInput(RestInput):
                 )
             except CancelledError:
                 logger.error("rest: handling a message timed out")
-                collector.messages.append(_sorry())
+                collector.messages.append({"text": something_went_wrong()})
             except Exception as exc:  # the visitor gets a calm reply; the log gets no text
                 logger.error("rest: handling a message failed (%s)", type(exc).__name__)
-                collector.messages.append(_sorry())
+                collector.messages.append({"text": something_went_wrong()})
             return response.json(collector.messages)
 
         return webhook

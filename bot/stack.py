@@ -109,6 +109,8 @@ class Stack:
     rasa_port: int = 5005
     action_port: int = 5055
     log_dir: Path = REPO_ROOT / "var" / "log"
+    # e.g. DATABASE_URL for the action server; overrides the inherited environment
+    extra_env: dict[str, str] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
     _config_dir: Path | None = field(default=None, repr=False)
 
@@ -123,7 +125,7 @@ class Stack:
         return f"http://{LOOPBACK}:{self.action_port}"
 
     def _env(self) -> dict[str, str]:
-        env = {**os.environ, **SERVICE_ENV}
+        env = {**os.environ, **SERVICE_ENV, **self.extra_env}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
         return env
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from bot.db.migrate import upgrade
 from bot.settings import get_settings
 from bot.stack import Stack
 
@@ -32,13 +33,24 @@ def model_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def stack(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The SQLite database the test stack's action server writes to, migrated."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('stack-db') / 'iop.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def stack(
+    model_path: Path, stack_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     """The real Rasa server and action server on free ports, for the whole session."""
     running = Stack(
         model=model_path,
         rasa_port=free_port(),
         action_port=free_port(),
         log_dir=tmp_path_factory.mktemp("stack-logs"),
+        extra_env={"DATABASE_URL": stack_database_url},
     )
     running.start()
     yield running

@@ -28,10 +28,23 @@ def normalise_url(url: str) -> str:
     return url
 
 
-@lru_cache(maxsize=8)
+def _resolve(url: str | None) -> str:
+    # Resolved before the caches, so a changed DATABASE_URL is never served a stale engine.
+    return normalise_url(url or get_settings().database_url)
+
+
 def get_engine(url: str | None = None) -> Engine:
     """The engine for `url` (default: settings' database URL), created on first use."""
-    url = normalise_url(url or get_settings().database_url)
+    return _engine(_resolve(url))
+
+
+def get_sessionmaker(url: str | None = None) -> sessionmaker:
+    """The session factory bound to `get_engine(url)`; use `with factory() as s, s.begin():`."""
+    return _sessionmaker(_resolve(url))
+
+
+@lru_cache(maxsize=8)
+def _engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":
@@ -44,6 +57,5 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 @lru_cache(maxsize=8)
-def get_sessionmaker(url: str | None = None) -> sessionmaker:
-    """The session factory bound to `get_engine(url)`; use `with factory() as s, s.begin():`."""
-    return sessionmaker(bind=get_engine(url), class_=Session, future=True, expire_on_commit=False)
+def _sessionmaker(url: str) -> sessionmaker:
+    return sessionmaker(bind=_engine(url), class_=Session, future=True, expire_on_commit=False)

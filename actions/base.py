@@ -1,0 +1,41 @@
+"""The shared base of our actions: failures end in a calm reply, never in a stack trace to Rasa."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.replies import something_went_wrong
+
+logger = logging.getLogger(__name__)
+
+
+class IopAction(Action, ABC):
+    """Abstract, so rasa_sdk does not register it as an action of its own."""
+
+    @abstractmethod
+    def name(self) -> str:
+        """The action's name in the domain."""
+
+    @abstractmethod
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """The action's work; exceptions are handled by `run`."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Run `act`; on any error log the error type (no conversation text) and apologise."""
+        try:
+            return await self.act(dispatcher, tracker, domain)
+        except Exception as exc:
+            # The action server would answer 500 and echo the conversation (SPEC §6).
+            logger.error("action %s failed: %s", self.name(), type(exc).__name__)
+            dispatcher.utter_message(text=something_went_wrong())
+            return []

@@ -169,6 +169,7 @@ class Settings:
     model_path: Path
     var_dir: Path
     database_url: str
+    tracker_database_url: str
 
 
 @lru_cache(maxsize=1)
@@ -183,4 +184,9 @@ def get_settings() -> Settings:
         # Default: one SQLite file under var/; production: PostgreSQL, e.g.
         # postgresql+psycopg2://user@host:5432/iop
         database_url=os.environ.get("DATABASE_URL") or f"sqlite:///{var_dir / 'iop.db'}",
+        # Rasa's conversations (the transcripts): the same PostgreSQL database in production;
+        # with SQLite a file of their own, since Rasa opens it without our WAL settings.
+        tracker_database_url=os.environ.get("TRACKER_DATABASE_URL")
+        or os.environ.get("DATABASE_URL")
+        or f"sqlite:///{var_dir / 'tracker.db'}",
     )

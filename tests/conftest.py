@@ -41,8 +41,17 @@ def stack_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
+def stack_tracker_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Where the test stack's Rasa server keeps conversations."""
+    return f"sqlite:///{tmp_path_factory.mktemp('stack-tracker') / 'tracker.db'}"
+
+
+@pytest.fixture(scope="session")
 def stack(
-    model_path: Path, stack_database_url: str, tmp_path_factory: pytest.TempPathFactory
+    model_path: Path,
+    stack_database_url: str,
+    stack_tracker_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
     """The real Rasa server and action server on free ports, for the whole session."""
     running = Stack(
@@ -50,7 +59,7 @@ def stack(
         rasa_port=free_port(),
         action_port=free_port(),
         log_dir=tmp_path_factory.mktemp("stack-logs"),
-        extra_env={"DATABASE_URL": stack_database_url},
+        extra_env={"DATABASE_URL": stack_database_url, "TRACKER_DATABASE_URL": stack_tracker_url},
     )
     running.start()
     yield running

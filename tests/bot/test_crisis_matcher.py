@@ -53,6 +53,10 @@ CRISIS = [
     ("he choked me last night", "domestic_violence"),
     ("I stopped drinking and now I'm having a seizure", "withdrawal"),
     ("i keep seeing things that aren't there since i quit", "withdrawal"),
+    ("im hallucinating bad since i stopped drinking", "withdrawal"),
+    ("he is beating me again", "domestic_violence"),
+    ("i'm going to poison him", "harm_others"),
+    ("my roommate is barely breathing", "overdose"),
     ("really bad chest pain since I stopped the pills", "withdrawal"),
 ]
 
@@ -83,6 +87,11 @@ BENIGN = [
     "I'd die for a good pizza",
     "my plan is to enroll next month",
     "I want to end my subscription",
+    "They cut my hours at work so I need evening sessions",
+    "my cousin is going to shoot my sister's wedding photos",
+    "does the program cover suicide prevention?",
+    "can someone with a history of suicidal thoughts join?",
+    "my dog had a seizure last year and is fine now",
 ]
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import case, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.db.models import FLAG_KINDS, FLAG_SEVERITIES, Flag
+from bot.db.models import FLAG_KINDS, FLAG_SEVERITIES, Assessment, Flag
 
 _SEVERITY_ORDER = case({s: i for i, s in enumerate(FLAG_SEVERITIES)}, value=Flag.severity)
 
@@ -51,3 +51,50 @@ def list_flags(session: Session, status: str | None = None) -> list[Flag]:
     if status is not None:
         query = query.where(Flag.status == status)
     return list(session.execute(query).scalars())
+
+
+def save_assessment(
+    session: Session,
+    *,
+    conversation_id: str,
+    dedup_key: str,
+    reference: str,
+    recommendation: str,
+    flag_severity: str,
+    answers: dict,
+    phq2: int | None,
+    gad2: int | None,
+    contact: dict[str, str] | None = None,
+) -> tuple[Assessment, Flag]:
+    """Store a completed assessment and its follow-up flag together, once per `dedup_key`."""
+    existing = session.execute(
+        select(Assessment).where(Assessment.dedup_key == dedup_key)
+    ).scalar_one_or_none()
+    if existing is None:
+        contact = contact or {}
+        existing = Assessment(
+            conversation_id=conversation_id,
+            dedup_key=dedup_key,
+            reference=reference,
+            recommendation=recommendation,
+            answers=answers,
+            phq2=phq2,
+            gad2=gad2,
+            contact_name=contact.get("name"),
+            contact_phone=contact.get("phone"),
+            contact_email=contact.get("email"),
+            contact_time=contact.get("time"),
+        )
+        session.add(existing)
+        session.flush()
+    flag = open_flag(
+        session,
+        kind="assessment_followup",
+        severity=flag_severity,
+        conversation_id=conversation_id,
+        reason=f"Pre-assessment {existing.reference}: {existing.recommendation}",
+        dedup_key=f"assessment:{dedup_key}",
+    )
+    if flag.assessment_id is None:
+        flag.assessment_id = existing.id
+    return existing, flag

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from bot.db.engine import get_sessionmaker, normalise_url
 from bot.db.migrate import upgrade
 from bot.db.models import Assessment, CheckIn, Flag, Participant
-from bot.db.repositories import list_flags, open_flag
+from bot.db.repositories import list_flags, open_flag, save_assessment
 
 TABLES = [
     "api_tokens",
@@ -216,3 +216,31 @@ def test_open_flag_refuses_unknown_kinds(database_url: str) -> None:
             reason="r",
             dedup_key="k",
         )
+
+
+def test_save_assessment_stores_one_row_and_one_flag_even_if_retried(database_url: str) -> None:
+    factory = get_sessionmaker(database_url)
+    for _ in range(2):
+        with factory() as session, session.begin():
+            assessment, flag = save_assessment(
+                session,
+                conversation_id="visitor-7",
+                dedup_key="visitor-7:1",
+                reference="IOP-ABC234",
+                recommendation="emergency",
+                flag_severity="urgent",
+                answers={"age": 30, "consent": True},
+                phq2=4,
+                gad2=5,
+                contact={"name": "Sam", "phone": "555-0100"},
+            )
+    with factory() as session:
+        rows = session.execute(select(Assessment)).scalars().all()
+        flags = list_flags(session)
+        assert [(a.reference, a.recommendation, a.contact_phone) for a in rows] == [
+            ("IOP-ABC234", "emergency", "555-0100")
+        ]
+        assert [(f.kind, f.severity, f.assessment_id) for f in flags] == [
+            ("assessment_followup", "urgent", rows[0].id)
+        ]
+        assert "Sam" not in flags[0].reason and "555" not in flags[0].reason

@@ -37,6 +37,46 @@ def cmd_init_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_enroll(args: argparse.Namespace) -> int:
+    """Enroll a participant and print their personal check-in link (shown only this once)."""
+    from bot.db import get_sessionmaker
+    from bot.db.migrate import upgrade
+    from bot.participants import enroll
+
+    upgrade()
+    try:
+        with get_sessionmaker()() as session, session.begin():
+            enrollment = enroll(session, args.name)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _print(
+        {
+            "participant_id": enrollment.participant_id,
+            "token": enrollment.token,
+            "link": enrollment.link,
+        },
+        args.json,
+    )
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    """Revoke a participant's link; their history stays."""
+    from bot.db import get_sessionmaker
+    from bot.db.migrate import upgrade
+    from bot.participants import revoke
+
+    upgrade()
+    with get_sessionmaker()() as session, session.begin():
+        found = revoke(session, args.participant_id)
+    if not found:
+        print(f"error: no participant {args.participant_id}", file=sys.stderr)
+        return 1
+    _print({"participant_id": args.participant_id, "revoked": True}, args.json)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Start the whole stack in the foreground until Ctrl-C."""
     settings = get_settings()
@@ -93,6 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
         "init-db", parents=[common], help="create or upgrade the database schema"
     )
     init_db.set_defaults(func=cmd_init_db)
+
+    enroll = commands.add_parser(
+        "enroll", parents=[common], help="enroll a participant, print their check-in link"
+    )
+    enroll.add_argument("--name", required=True, help="how staff will see the participant")
+    enroll.set_defaults(func=cmd_enroll)
+
+    revoke = commands.add_parser("revoke", parents=[common], help="revoke a participant's link")
+    revoke.add_argument("participant_id", type=int)
+    revoke.set_defaults(func=cmd_revoke)
 
     serve = commands.add_parser(
         "serve", parents=[common], help="start the Rasa server and the action server"

@@ -170,6 +170,7 @@ class Settings:
     var_dir: Path
     database_url: str
     tracker_database_url: str
+    website_url: str
 
 
 @lru_cache(maxsize=1)
@@ -189,4 +190,6 @@ def get_settings() -> Settings:
         tracker_database_url=os.environ.get("TRACKER_DATABASE_URL")
         or os.environ.get("DATABASE_URL")
         or f"sqlite:///{var_dir / 'tracker.db'}",
+        # The public website's address, for participants' check-in links.
+        website_url=os.environ.get("IOP_WEBSITE_URL", "http://127.0.0.1:8080").rstrip("/"),
     )

@@ -1,0 +1,76 @@
+"""Enrolled participants and their personal check-in links.
+
+A participant's token is a long random secret (256 bits) shown once, in the link; the database
+keeps only its SHA-256 (a slow password hash buys nothing for random secrets of this size).
+The link carries the token in the URL fragment, `<website>/checkin#token=<token>`: browsers do
+not send fragments to servers, so the token stays out of access logs and Referer headers; the
+page hands it to the chat widget, which sends it as `metadata.participant_token`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.db.models import Participant, utcnow
+from bot.settings import get_settings
+
+TOKEN_BYTES = 32
+MAX_TOKEN_CHARS = 128
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def checkin_link(token: str) -> str:
+    """The participant's personal check-in link."""
+    return f"{get_settings().website_url}/checkin#token={token}"
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """A new participant and the only copy of their token."""
+
+    participant_id: int
+    token: str
+    link: str
+
+
+def enroll(session: Session, display_name: str) -> Enrollment:
+    """Create a participant with a fresh token."""
+    name = " ".join(display_name.split())
+    if not name or len(name) > 120 or not name.isprintable():
+        raise ValueError("the name must be 1 to 120 printable characters")
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    participant = Participant(display_name=name, token_hash=hash_token(token))
+    session.add(participant)
+    session.flush()
+    return Enrollment(participant.id, token, checkin_link(token))
+
+
+def revoke(session: Session, participant_id: int) -> bool:
+    """Revoke a participant's link; False if there is no such participant."""
+    participant = session.get(Participant, participant_id)
+    if participant is None:
+        return False
+    if participant.revoked_at is None:
+        participant.revoked_at = utcnow()
+    return True
+
+
+def resolve_token(session: Session, token: object) -> Participant | None:
+    """The active participant a token belongs to, or None (missing, malformed, unknown, revoked)."""
+    if not isinstance(token, str) or not 20 <= len(token) <= MAX_TOKEN_CHARS:
+        return None
+    participant = session.execute(
+        select(Participant).where(Participant.token_hash == hash_token(token))
+    ).scalar_one_or_none()
+    if participant is None or participant.revoked_at is not None:
+        return None
+    return participant

@@ -1,0 +1,142 @@
+"""Check-in parsing, trends and coping suggestions (bot/checkins.py)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from bot.checkins import (
+    TRIGGERS,
+    DayCraving,
+    OutOfRange,
+    coping_content,
+    craving_trend,
+    extract_triggers,
+    parse_craving,
+    parse_mood,
+    suggest_coping,
+)
+
+SPEC_TRIGGERS = (
+    "stress conflict loneliness boredom anger tiredness hunger people places celebration "
+    "money pain anxiety sadness cues other"
+).split()
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("7", 7),
+        ("seven", 7),
+        ("7/10", 7),
+        ("7 / 10", 7),
+        ("7 out of 10", 7),
+        ("like an 8", 8),
+        ("8ish", 8),
+        ("0", 0),
+        ("10", 10),
+        ("Ten!", 10),
+        ("pretty strong", 7),
+        ("not strong", 2),
+        ("none", 0),
+        ("no craving today", 0),
+        ("overwhelming", 10),
+        ("a little", 2),
+    ],
+)
+def test_craving_answers(text: str, value: int) -> None:
+    assert parse_craving(text) == value
+
+
+@pytest.mark.parametrize("text", ["12", "-1", "11/10", "100"])
+def test_craving_out_of_range_is_re_asked(text: str) -> None:
+    with pytest.raises(OutOfRange, match="0 to 10"):
+        parse_craving(text)
+
+
+@pytest.mark.parametrize("text", ["", "purple", "why do you ask", "🙂"])
+def test_craving_without_a_level_is_none(text: str) -> None:
+    assert parse_craving(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("3", 3), ("five", 5), ("meh", 3), ("not good", 2), ("great", 5), ("awful", 1)],
+)
+def test_mood_answers(text: str, value: int) -> None:
+    assert parse_mood(text) == value
+
+
+@pytest.mark.parametrize("text", ["0", "6", "-2"])
+def test_mood_out_of_range(text: str) -> None:
+    with pytest.raises(OutOfRange, match="1 to 5"):
+        parse_mood(text)
+
+
+def test_trigger_names_are_the_spec_list() -> None:
+    assert list(TRIGGERS) == SPEC_TRIGGERS
+
+
+@pytest.mark.parametrize(
+    ("text", "triggers"),
+    [
+        ("fought with my sister at the bar", ["conflict", "places"]),
+        ("so stressed about rent", ["stress", "money"]),
+        ("I was bored and lonely", ["loneliness", "boredom"]),
+        ("tired and hungry, skipped lunch", ["tiredness", "hunger"]),
+        ("my old friends were drinking at a birthday party", ["people", "places", "celebration"]),
+        ("back pain all day", ["pain"]),
+        ("nothing really", []),
+        ("other people", ["people"]),
+        ("FOUGHT with my boss!!", ["conflict"]),
+    ],
+)
+def test_triggers_from_free_text(text: str, triggers: list[str]) -> None:
+    assert extract_triggers(text) == triggers
+
+
+def day(n: int) -> date:
+    return date(2026, 11, 24) - timedelta(days=n)
+
+
+def test_trend_compares_this_week_with_the_last() -> None:
+    history = [DayCraving(day(i), 4, ("stress",)) for i in range(0, 7)]
+    history += [DayCraving(day(i), 6) for i in range(7, 14)]
+    history += [DayCraving(day(20), 10)]  # older than two weeks: ignored
+    trend = craving_trend(history, day(0))
+    assert (trend.this_week, trend.last_week) == (4.0, 6.0)
+    assert trend.streak_days == 14
+    assert trend.top_trigger == "stress"
+    assert "4.0, down from 6.0" in trend.sentence()
+
+
+def test_trend_with_gaps_and_no_history() -> None:
+    history = [DayCraving(day(1), 5, ("anger", "hunger")), DayCraving(day(2), 8, ("hunger",))]
+    trend = craving_trend(history, day(0))
+    assert trend.this_week == 6.5 and trend.last_week is None
+    assert trend.streak_days == 2  # yesterday and the day before; today not yet
+    assert trend.top_trigger == "hunger"
+    empty = craving_trend([], day(0))
+    assert empty == type(empty)(None, None, 0, None)
+    assert empty.sentence() == ""
+
+
+def test_trend_ties_break_in_canonical_order() -> None:
+    history = [DayCraving(day(0), 3, ("sadness", "stress"))]
+    assert craving_trend(history, day(0)).top_trigger == "stress"
+
+
+def test_coping_high_craving_comes_first() -> None:
+    tips = suggest_coping(["places", "stress"], craving=9)
+    assert len(tips) == 2
+    assert tips[0] == coping_content()["high_craving"][0]
+    assert tips[1] == coping_content()["places"][0]
+
+
+def test_coping_without_triggers_has_a_default() -> None:
+    assert suggest_coping([], craving=2) == [coping_content()["default"][0]]
+
+
+def test_every_trigger_has_a_coping_suggestion() -> None:
+    assert set(SPEC_TRIGGERS) <= set(coping_content())

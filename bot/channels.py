@@ -14,6 +14,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.participants import protect_metadata
 from bot.replies import something_went_wrong
 from bot.settings import MAX_MESSAGE_CHARS, MAX_METADATA_BYTES, MAX_SENDER_CHARS
 
@@ -79,6 +80,7 @@ class GuardedRestInput(RestInput):
                 sender, text, metadata = check_message(body)
             except InvalidMessage as refused:
                 return response.json({"error": refused.error}, status=refused.status)
+            metadata = protect_metadata(metadata)
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(

@@ -21,6 +21,8 @@ from bot.settings import get_settings
 
 TOKEN_BYTES = 32
 MAX_TOKEN_CHARS = 128
+TOKEN_KEY = "participant_token"  # noqa: S105 (a key name) - what clients send in metadata
+TOKEN_HASH_KEY = "participant_token_hash"  # noqa: S105 - what Rasa stores instead
 
 
 def hash_token(token: str) -> str:
@@ -64,12 +66,35 @@ def revoke(session: Session, participant_id: int) -> bool:
     return True
 
 
+def protect_metadata(metadata: dict | None) -> dict | None:
+    """Swap a message's participant token for its hash before Rasa stores the message.
+
+    Channels call this, so no token reaches a transcript or a log; actions resolve the hash
+    with `resolve_token_hash` on every turn. Sending a hash as a token gets hashed again and
+    matches nobody, so a leaked transcript cannot be replayed.
+    """
+    if not metadata or TOKEN_KEY not in metadata:
+        return metadata
+    protected = {k: v for k, v in metadata.items() if k not in (TOKEN_KEY, TOKEN_HASH_KEY)}
+    token = metadata[TOKEN_KEY]
+    if isinstance(token, str) and 20 <= len(token) <= MAX_TOKEN_CHARS:
+        protected[TOKEN_HASH_KEY] = hash_token(token)
+    return protected
+
+
 def resolve_token(session: Session, token: object) -> Participant | None:
     """The active participant a token belongs to, or None (missing, malformed, unknown, revoked)."""
     if not isinstance(token, str) or not 20 <= len(token) <= MAX_TOKEN_CHARS:
         return None
+    return resolve_token_hash(session, hash_token(token))
+
+
+def resolve_token_hash(session: Session, token_hash: object) -> Participant | None:
+    """The active participant for a token hash from protected metadata, or None."""
+    if not isinstance(token_hash, str) or len(token_hash) != 64:
+        return None
     participant = session.execute(
-        select(Participant).where(Participant.token_hash == hash_token(token))
+        select(Participant).where(Participant.token_hash == token_hash)
     ).scalar_one_or_none()
     if participant is None or participant.revoked_at is not None:
         return None

@@ -12,7 +12,14 @@ from sqlalchemy import select, text
 
 from bot.db import get_engine, get_sessionmaker
 from bot.db.models import Participant
-from bot.participants import enroll, hash_token, resolve_token, revoke
+from bot.participants import (
+    enroll,
+    hash_token,
+    protect_metadata,
+    resolve_token,
+    resolve_token_hash,
+    revoke,
+)
 from bot.settings import REPO_ROOT
 
 
@@ -95,3 +102,26 @@ def test_enroll_and_revoke_commands(tmp_path) -> None:
     }
     assert run_cli(tmp_path, "revoke", "12345").returncode == 1
     assert run_cli(tmp_path, "enroll", "--name", " ").returncode == 2
+
+
+def test_protect_metadata_swaps_the_token_for_its_hash() -> None:
+    token = "t" * 43
+    assert protect_metadata({"participant_token": token, "lang": "en"}) == {
+        "participant_token_hash": hash_token(token),
+        "lang": "en",
+    }
+    assert protect_metadata(None) is None
+    assert protect_metadata({"lang": "en"}) == {"lang": "en"}
+    # malformed tokens are dropped; a client cannot inject a hash of its choosing
+    assert protect_metadata({"participant_token": 42}) == {}
+    forged = {"participant_token": "short", "participant_token_hash": "f" * 64}
+    assert protect_metadata(forged) == {}
+
+
+def test_a_leaked_hash_cannot_be_replayed_as_a_token(database_url: str) -> None:
+    with get_sessionmaker(database_url)() as session, session.begin():
+        enrollment = enroll(session, "A")
+    with get_sessionmaker(database_url)() as session:
+        stored_hash = hash_token(enrollment.token)
+        assert resolve_token_hash(session, stored_hash).id == enrollment.participant_id
+        assert resolve_token(session, stored_hash) is None

@@ -77,6 +77,54 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_create_staff(args: argparse.Namespace) -> int:
+    """Create a staff login; the password comes from STAFF_PASSWORD or a prompt."""
+    import getpass
+    import os
+
+    from bot.accounts import AccountError, create_staff
+    from bot.db import get_sessionmaker
+    from bot.db.migrate import upgrade
+
+    password = os.environ.get("STAFF_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            print("error: set STAFF_PASSWORD or run in a terminal", file=sys.stderr)
+            return 2
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            print("error: the passwords differ", file=sys.stderr)
+            return 2
+    upgrade()
+    try:
+        with get_sessionmaker()() as session, session.begin():
+            user = create_staff(session, args.username, password, args.role)
+            result = {"id": user.id, "username": user.username, "role": user.role}
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    _print(result, args.json)
+    return 0
+
+
+def cmd_api_token(args: argparse.Namespace) -> int:
+    """Create a bearer token for the staff JSON API (shown only this once)."""
+    from bot.accounts import AccountError, create_api_token
+    from bot.db import get_sessionmaker
+    from bot.db.migrate import upgrade
+
+    upgrade()
+    try:
+        with get_sessionmaker()() as session, session.begin():
+            row, token = create_api_token(session, args.name, args.role)
+            result = {"id": row.id, "name": row.name, "role": row.role, "token": token}
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    _print(result, args.json)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Start the whole stack in the foreground until Ctrl-C."""
     settings = get_settings()
@@ -143,6 +191,18 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = commands.add_parser("revoke", parents=[common], help="revoke a participant's link")
     revoke.add_argument("participant_id", type=int)
     revoke.set_defaults(func=cmd_revoke)
+
+    staff = commands.add_parser("create-staff", parents=[common], help="create a staff login")
+    staff.add_argument("--username", required=True)
+    staff.add_argument("--role", required=True, choices=["clinician", "admin"])
+    staff.set_defaults(func=cmd_create_staff)
+
+    api_token = commands.add_parser(
+        "api-token", parents=[common], help="create a bearer token for the staff JSON API"
+    )
+    api_token.add_argument("--name", required=True, help="who or what uses the token")
+    api_token.add_argument("--role", default="clinician", choices=["clinician", "admin"])
+    api_token.set_defaults(func=cmd_api_token)
 
     serve = commands.add_parser(
         "serve", parents=[common], help="start the Rasa server and the action server"

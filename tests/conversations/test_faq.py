@@ -110,3 +110,30 @@ def test_two_conversations_do_not_mix(stack) -> None:
     assert "automated assistant" in a.texts("hi")[0]
     assert "automated assistant" in b.texts("hello")[0]
     assert not any("automated assistant" in t for t in a.texts("thanks"))
+
+
+BUTTON_TOPICS = {
+    "What's the weekly schedule?": "schedule",
+    "Is IOP right for me?": "who_is_it_for",
+    "How much does IOP cost?": "cost_insurance",
+    "How many weeks does the program last?": "duration",
+    "Can I keep working while I do IOP?": "work_school",
+    "What is group therapy like?": "group_therapy",
+    "Do I get one-on-one counseling?": "individual_counseling",
+}
+
+
+def test_every_follow_up_button_is_known_here() -> None:
+    payloads = {
+        b["payload"]
+        for templates in RESPONSES.values()
+        for t in templates
+        for b in t.get("buttons", [])
+    }
+    assert payloads == set(BUTTON_TOPICS)
+
+
+@pytest.mark.parametrize(("payload", "topic"), sorted(BUTTON_TOPICS.items()))
+def test_follow_up_buttons_lead_to_their_answer(chat: Chat, payload: str, topic: str) -> None:
+    answer = squash(chat.texts(payload)[-1])
+    assert answer in rendered(RESPONSES[f"utter_faq/{topic}"])

@@ -1,0 +1,128 @@
+"""Staff logins and API tokens: argon2 password hashes, lockout, hashed bearer tokens."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.db.models import STAFF_ROLES, ApiToken, StaffUser, utcnow
+from bot.participants import hash_token
+
+MIN_PASSWORD_CHARS = 12
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so both cases take the same time.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class AccountError(ValueError):
+    """A request about an account that cannot be done; the message says why."""
+
+
+def _check_role(role: str) -> None:
+    if role not in STAFF_ROLES:
+        raise AccountError(f"role must be one of {', '.join(STAFF_ROLES)}")
+
+
+def create_staff(session: Session, username: str, password: str, role: str) -> StaffUser:
+    """A new staff login; the password is stored as an argon2id hash."""
+    _check_role(role)
+    name = username.strip().lower()
+    if (
+        not 3 <= len(name) <= 64
+        or not name.replace(".", "").replace("-", "").replace("_", "").isalnum()
+    ):
+        raise AccountError("username: 3-64 letters, digits, '.', '-' or '_'")
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise AccountError(f"password: at least {MIN_PASSWORD_CHARS} characters")
+    if session.execute(select(StaffUser).where(StaffUser.username == name)).first():
+        raise AccountError(f"username {name!r} is taken")
+    user = StaffUser(username=name, password_hash=_hasher.hash(password), role=role)
+    session.add(user)
+    session.flush()
+    return user
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """The outcome of a login attempt; `user` is set only on success."""
+
+    user: StaffUser | None
+    locked: bool = False
+
+
+def verify_login(
+    session: Session, username: str, password: str, now: datetime | None = None
+) -> LoginResult:
+    """Check a password, counting failures; 5 failures lock the account for 15 minutes."""
+    now = now or utcnow()
+    user = session.execute(
+        select(StaffUser).where(StaffUser.username == username.strip().lower())
+    ).scalar_one_or_none()
+    if user is None or not user.active:
+        _verify(_DUMMY_HASH, password)
+        return LoginResult(None)
+    if user.locked_until is not None and user.locked_until > now:
+        return LoginResult(None, locked=True)
+    if not _verify(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until = now + LOCKOUT
+            user.failed_logins = 0
+            return LoginResult(None, locked=True)
+        return LoginResult(None)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return LoginResult(user)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_api_token(session: Session, name: str, role: str = "clinician") -> tuple[ApiToken, str]:
+    """A bearer token for the staff JSON API; returns the row and the only copy of the token."""
+    _check_role(role)
+    label = " ".join(name.split())
+    if not label or len(label) > 120:
+        raise AccountError("name: 1 to 120 characters")
+    token = secrets.token_urlsafe(32)
+    row = ApiToken(name=label, token_hash=hash_token(token), role=role)
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def resolve_api_token(session: Session, token: object) -> ApiToken | None:
+    """The active API token row for a bearer token, or None; records when it was last used."""
+    if not isinstance(token, str) or not 20 <= len(token) <= 128:
+        return None
+    row = session.execute(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token))
+    ).scalar_one_or_none()
+    if row is None or row.revoked_at is not None:
+        return None
+    row.last_used_at = utcnow()
+    return row
+
+
+def revoke_api_token(session: Session, token_id: int) -> bool:
+    """Revoke an API token; False if there is no such token."""
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        return False
+    row.revoked_at = row.revoked_at or utcnow()
+    return True

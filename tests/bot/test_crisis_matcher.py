@@ -57,6 +57,11 @@ CRISIS = [
     ("he is beating me again", "domestic_violence"),
     ("i'm going to poison him", "harm_others"),
     ("my roommate is barely breathing", "overdose"),
+    ("she was choking me until I almost passed out", "domestic_violence"),
+    ("i'm hiding from him in the closet", "domestic_violence"),
+    ("I'm going to make him bleed", "harm_others"),
+    ("since i quit drinking my heart is racing and i'm shaking uncontrollably", "withdrawal"),
+    ("i won't be around much longer", "suicidal"),
     ("really bad chest pain since I stopped the pills", "withdrawal"),
 ]
 
@@ -92,6 +97,8 @@ BENIGN = [
     "does the program cover suicide prevention?",
     "can someone with a history of suicidal thoughts join?",
     "my dog had a seizure last year and is fine now",
+    "is there a group for people who self-harm?",
+    "my cat is hiding from the vacuum",
 ]
 
 

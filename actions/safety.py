@@ -27,8 +27,19 @@ def crisis_flag_reason(latest_message: dict[str, Any]) -> str:
     return f"Crisis language (classifier, confidence {confidence:.2f})"
 
 
-def _message_id(tracker: Tracker) -> str:
-    return (tracker.latest_message or {}).get("message_id") or ""
+def flag_latest_message(tracker: Tracker, *, kind: str, severity: str, reason: str) -> None:
+    """Open one flag of `kind` for the user's latest message (a retried action reuses it)."""
+    message_id = (tracker.latest_message or {}).get("message_id") or ""
+    with get_sessionmaker()() as session, session.begin():
+        open_flag(
+            session,
+            kind=kind,
+            severity=severity,
+            conversation_id=tracker.sender_id,
+            reason=reason,
+            dedup_key=f"{kind}:{tracker.sender_id}:{message_id}",
+            message_id=message_id or None,
+        )
 
 
 class ActionFlagCrisis(IopAction):
@@ -42,18 +53,13 @@ class ActionFlagCrisis(IopAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         """Store the flag; a storage failure is logged loudly, the person already has help."""
-        message_id = _message_id(tracker)
         try:
-            with get_sessionmaker()() as session, session.begin():
-                open_flag(
-                    session,
-                    kind="crisis",
-                    severity="urgent",
-                    conversation_id=tracker.sender_id,
-                    reason=crisis_flag_reason(tracker.latest_message or {}),
-                    dedup_key=f"crisis:{tracker.sender_id}:{message_id}",
-                    message_id=message_id or None,
-                )
+            flag_latest_message(
+                tracker,
+                kind="crisis",
+                severity="urgent",
+                reason=crisis_flag_reason(tracker.latest_message or {}),
+            )
         except Exception as exc:
             logger.critical("crisis flag NOT stored: %s", type(exc).__name__)
         return []
@@ -71,15 +77,10 @@ class ActionRequestHuman(IopAction):
     ) -> list[EventType]:
         """Set `office_open` (utter_human_contact has a variant for each), then store the flag."""
         is_open = get_settings().clinic.is_open()
-        message_id = _message_id(tracker)
-        with get_sessionmaker()() as session, session.begin():
-            open_flag(
-                session,
-                kind="human_request",
-                severity="normal",
-                conversation_id=tracker.sender_id,
-                reason=f"Asked to talk to a person ({'office open' if is_open else 'after hours'})",
-                dedup_key=f"human_request:{tracker.sender_id}:{message_id}",
-                message_id=message_id or None,
-            )
+        flag_latest_message(
+            tracker,
+            kind="human_request",
+            severity="normal",
+            reason=f"Asked to talk to a person ({'office open' if is_open else 'after hours'})",
+        )
         return [SlotSet("office_open", is_open)]

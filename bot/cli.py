@@ -7,9 +7,13 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
+from bot.db.models import STAFF_ROLES
 from bot.settings import get_settings
 from bot.stack import Stack, StackError
 
@@ -20,6 +24,22 @@ def _print(result: dict, as_json: bool) -> None:
     else:
         for key, value in result.items():
             print(f"{key}: {value}")
+
+
+@contextmanager
+def _database_session() -> Iterator[Session]:
+    """Bring the schema up to date, then one transaction for a database command."""
+    from bot.db import get_sessionmaker
+    from bot.db.migrate import upgrade
+
+    upgrade()
+    with get_sessionmaker()() as session, session.begin():
+        yield session
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
 
 
 def cmd_init_db(args: argparse.Namespace) -> int:
@@ -39,17 +59,13 @@ def cmd_init_db(args: argparse.Namespace) -> int:
 
 def cmd_enroll(args: argparse.Namespace) -> int:
     """Enroll a participant and print their personal check-in link (shown only this once)."""
-    from bot.db import get_sessionmaker
-    from bot.db.migrate import upgrade
     from bot.participants import enroll
 
-    upgrade()
     try:
-        with get_sessionmaker()() as session, session.begin():
+        with _database_session() as session:
             enrollment = enroll(session, args.name)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc), 2)
     _print(
         {
             "participant_id": enrollment.participant_id,
@@ -63,16 +79,12 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 def cmd_revoke(args: argparse.Namespace) -> int:
     """Revoke a participant's link; their history stays."""
-    from bot.db import get_sessionmaker
-    from bot.db.migrate import upgrade
     from bot.participants import revoke
 
-    upgrade()
-    with get_sessionmaker()() as session, session.begin():
+    with _database_session() as session:
         found = revoke(session, args.participant_id)
     if not found:
-        print(f"error: no participant {args.participant_id}", file=sys.stderr)
-        return 1
+        return _fail(f"no participant {args.participant_id}", 1)
     _print({"participant_id": args.participant_id, "revoked": True}, args.json)
     return 0
 
@@ -83,26 +95,20 @@ def cmd_create_staff(args: argparse.Namespace) -> int:
     import os
 
     from bot.accounts import AccountError, create_staff
-    from bot.db import get_sessionmaker
-    from bot.db.migrate import upgrade
 
     password = os.environ.get("STAFF_PASSWORD")
     if not password:
         if not sys.stdin.isatty():
-            print("error: set STAFF_PASSWORD or run in a terminal", file=sys.stderr)
-            return 2
+            return _fail("set STAFF_PASSWORD or run in a terminal", 2)
         password = getpass.getpass("password: ")
         if getpass.getpass("again: ") != password:
-            print("error: the passwords differ", file=sys.stderr)
-            return 2
-    upgrade()
+            return _fail("the passwords differ", 2)
     try:
-        with get_sessionmaker()() as session, session.begin():
+        with _database_session() as session:
             user = create_staff(session, args.username, password, args.role)
             result = {"id": user.id, "username": user.username, "role": user.role}
     except AccountError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(str(exc), 1)
     _print(result, args.json)
     return 0
 
@@ -110,17 +116,13 @@ def cmd_create_staff(args: argparse.Namespace) -> int:
 def cmd_api_token(args: argparse.Namespace) -> int:
     """Create a bearer token for the staff JSON API (shown only this once)."""
     from bot.accounts import AccountError, create_api_token
-    from bot.db import get_sessionmaker
-    from bot.db.migrate import upgrade
 
-    upgrade()
     try:
-        with get_sessionmaker()() as session, session.begin():
+        with _database_session() as session:
             row, token = create_api_token(session, args.name, args.role)
             result = {"id": row.id, "name": row.name, "role": row.role, "token": token}
     except AccountError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(str(exc), 1)
     _print(result, args.json)
     return 0
 
@@ -138,8 +140,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         stack.start()
     except StackError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(str(exc), 1)
     _print(
         {
             "rasa": stack.rasa_url,
@@ -163,8 +164,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             stack.check_alive()
             time.sleep(1)
     except StackError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(str(exc), 1)
     finally:
         stack.stop()
     return 0
@@ -194,14 +194,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     staff = commands.add_parser("create-staff", parents=[common], help="create a staff login")
     staff.add_argument("--username", required=True)
-    staff.add_argument("--role", required=True, choices=["clinician", "admin"])
+    staff.add_argument("--role", required=True, choices=STAFF_ROLES)
     staff.set_defaults(func=cmd_create_staff)
 
     api_token = commands.add_parser(
         "api-token", parents=[common], help="create a bearer token for the staff JSON API"
     )
     api_token.add_argument("--name", required=True, help="who or what uses the token")
-    api_token.add_argument("--role", default="clinician", choices=["clinician", "admin"])
+    api_token.add_argument("--role", default="clinician", choices=STAFF_ROLES)
     api_token.set_defaults(func=cmd_api_token)
 
     serve = commands.add_parser(

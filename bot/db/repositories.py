@@ -11,6 +11,11 @@ from bot.db.models import FLAG_KINDS, FLAG_SEVERITIES, Assessment, Flag
 _SEVERITY_ORDER = case({s: i for i, s in enumerate(FLAG_SEVERITIES)}, value=Flag.severity)
 
 
+def _by_dedup_key(session: Session, model: type[Flag] | type[Assessment], key: str):  # noqa: ANN202
+    """The row of `model` already stored for this dedup key, or None."""
+    return session.execute(select(model).where(model.dedup_key == key)).scalar_one_or_none()
+
+
 def open_flag(
     session: Session,
     *,
@@ -25,7 +30,7 @@ def open_flag(
     """Open a flag once per `dedup_key`: a retried action returns the flag it already opened."""
     if kind not in FLAG_KINDS or severity not in FLAG_SEVERITIES:
         raise ValueError(f"unknown flag kind or severity: {kind}/{severity}")
-    existing = session.execute(select(Flag).where(Flag.dedup_key == dedup_key)).scalar_one_or_none()
+    existing = _by_dedup_key(session, Flag, dedup_key)
     if existing is not None:
         return existing
     flag = Flag(
@@ -41,7 +46,7 @@ def open_flag(
         with session.begin_nested():
             session.add(flag)
     except IntegrityError:  # a concurrent retry won the race; theirs is the same flag
-        return session.execute(select(Flag).where(Flag.dedup_key == dedup_key)).scalar_one()
+        return _by_dedup_key(session, Flag, dedup_key)
     return flag
 
 
@@ -67,9 +72,7 @@ def save_assessment(
     contact: dict[str, str] | None = None,
 ) -> tuple[Assessment, Flag]:
     """Store a completed assessment and its follow-up flag together, once per `dedup_key`."""
-    existing = session.execute(
-        select(Assessment).where(Assessment.dedup_key == dedup_key)
-    ).scalar_one_or_none()
+    existing = _by_dedup_key(session, Assessment, dedup_key)
     if existing is None:
         contact = contact or {}
         existing = Assessment(

@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install lint validate train test test-unit test-stories run bench clean
+.PHONY: help install browser lint validate train test test-unit test-stories run bench clean
 
 help:
 	@echo "make run    - install, train if stale, create/upgrade the database, start the stack"
@@ -22,6 +22,10 @@ $(VENV)/.installed: requirements.txt scripts/find-python.sh
 
 install: $(VENV)/.installed
 
+# Debian's Chromium for the playwright browser tests (installed with apt when missing).
+browser:
+	scripts/ensure-chromium.sh
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -35,7 +39,7 @@ train: install
 test-unit: install
 	$(PY) -m pytest -q tests/bot tests/actions
 
-test: lint validate train
+test: lint validate train browser
 	$(PY) -m pytest -q --junitxml=test-artifacts/junit.xml
 
 run: train

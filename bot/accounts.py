@@ -126,3 +126,21 @@ def revoke_api_token(session: Session, token_id: int) -> bool:
         return False
     row.revoked_at = row.revoked_at or utcnow()
     return True
+
+
+DEMO_USERNAME = "demo-admin"
+
+
+def ensure_demo_staff(session: Session) -> tuple[str, str] | None:
+    """Create the local demo admin with a random password; (username, password) or None.
+
+    Local only: nothing happens on a non-SQLite database (production) or when the demo login
+    already exists (its password is shown only when it is created).
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    if session.execute(select(StaffUser.id).where(StaffUser.username == DEMO_USERNAME)).first():
+        return None
+    password = secrets.token_urlsafe(18)
+    create_staff(session, DEMO_USERNAME, password, "admin")
+    return DEMO_USERNAME, password

@@ -1,0 +1,30 @@
+"""The audit log page (admins only): who viewed or changed what, newest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template, request
+
+from bot.staff.auth import role_required
+from bot.staff.db import audit, transaction
+from bot.staff.queries import list_audit
+
+bp = Blueprint("audit_log", __name__, url_prefix="/audit")
+PAGE_SIZE = 100
+
+
+@bp.get("/")
+@role_required("admin")
+def index() -> Any:
+    """One page of audit rows, newest first."""
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    with transaction() as db:
+        entries = list_audit(db, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+        audit(db, "view", "audit_log", detail={"page": page})
+    return render_template(
+        "audit/index.html",
+        entries=entries[:PAGE_SIZE],
+        page=page,
+        has_next=len(entries) > PAGE_SIZE,
+    )

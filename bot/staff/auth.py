@@ -1,0 +1,173 @@
+"""Signing in and out, who the current user is, roles, and idle session expiry."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from sqlalchemy import text
+
+from bot.accounts import LOCKOUT, verify_login
+from bot.db import get_engine
+from bot.db.models import StaffUser
+from bot.staff.db import audit, transaction
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+# Routes anyone may reach; every other route needs a signed-in user or an API token.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.healthz", "static"})
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """The signed-in staff member as Flask-Login sees them (a plain copy, not a DB row)."""
+
+    id: int
+    username: str
+    role: str
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_anonymous: bool = False
+
+    def get_id(self) -> str:
+        """The id Flask-Login keeps in the session."""
+        return str(self.id)
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether this member may use the admin-only pages."""
+        return self.role == "admin"
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> StaffMember | None:
+    # Read on every request, so a deactivated account or changed role takes effect at once.
+    if not user_id.isdigit():
+        return None
+    with transaction() as db:
+        user = db.get(StaffUser, int(user_id))
+        if user is None or not user.active:
+            return None
+        return StaffMember(user.id, user.username, user.role)
+
+
+def init_app(app: Flask) -> None:
+    """Attach Flask-Login and idle expiry to the app."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in."
+    login_manager.session_protection = "strong"
+    app.before_request(_expire_idle_session)
+
+
+def _expire_idle_session() -> None:
+    """Sign out a session that has been idle longer than IDLE_TIMEOUT_MINUTES."""
+    if request.endpoint in PUBLIC_ENDPOINTS or request.blueprint == "api":
+        return
+    if not current_user.is_authenticated:
+        return
+    now = time.time()
+    idle_limit = current_app.config["IDLE_TIMEOUT_MINUTES"] * 60
+    last_seen = session.get("last_seen")
+    if not isinstance(last_seen, int | float) or now - last_seen > idle_limit:
+        logout_user()
+        session.clear()
+        flash("You were signed out after a period without activity. Please sign in again.")
+        return  # login_required on the view now sends the browser to the sign-in page
+    session["last_seen"] = now
+
+
+def role_required(role: str) -> Callable:
+    """Only signed-in staff with `role` (admins may do everything) reach the view; else 403."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if current_user.role != role and current_user.role != "admin":
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path on this site: never an open redirect to another host.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("flags.queue")
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[str, int]:
+    """Liveness for the process supervisor: 200 when the database answers."""
+    try:
+        with get_engine(current_app.config["DATABASE_URL"]).connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any database failure means "not ready"
+        return "database unavailable", 503
+    return "ok", 200
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """The sign-in form; 5 failed attempts lock the account for 15 minutes."""
+    if current_user.is_authenticated:
+        return redirect(url_for("flags.queue"))
+    error = None
+    status = 200
+    if request.method == "POST":
+        username = request.form.get("username", "")[:64]
+        password = request.form.get("password", "")[:1024]
+        with transaction() as db:
+            result = verify_login(db, username, password)
+            member = (
+                StaffMember(result.user.id, result.user.username, result.user.role)
+                if result.user
+                else None
+            )
+        if member is not None:
+            # A fresh session on sign-in: nothing from before (a planted session id) survives.
+            session.clear()
+            login_user(member)
+            session["last_seen"] = time.time()
+            with transaction() as db:
+                audit(db, "login", "staff_user", member.id)
+            return redirect(_safe_next(request.args.get("next")))
+        status = 401
+        if result.locked:
+            minutes = int(LOCKOUT.total_seconds() // 60)
+            error = f"Too many failed attempts: this account is locked for {minutes} minutes."
+        else:
+            error = "Wrong username or password."
+    return render_template("auth/login.html", error=error), status
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Any:
+    """Sign out (a POST with the CSRF token, so another site cannot sign staff out)."""
+    with transaction() as db:
+        audit(db, "logout", "staff_user", current_user.id)
+    logout_user()
+    session.clear()
+    flash("Signed out.")
+    return redirect(url_for("auth.login"))

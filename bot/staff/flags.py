@@ -1,0 +1,107 @@
+"""The flag queue (home page), one flag with its transcript, acknowledge and resolve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from bot.db.models import FLAG_KINDS, FLAG_SEVERITIES, FLAG_STATUSES, Assessment, Flag, Participant
+from bot.staff.db import audit, transaction
+from bot.staff.queries import (
+    UNRESOLVED,
+    ChangeRefused,
+    acknowledge_flag,
+    flag_queue,
+    resolve_flag,
+    severity_counts,
+)
+from bot.staff.transcripts import read_events, tracker_store, turns
+
+bp = Blueprint("flags", __name__)
+# The status filter's choices: "unresolved" (open or acknowledged) is the working queue.
+STATUS_FILTERS = {
+    "unresolved": UNRESOLVED,
+    **{s: (s,) for s in FLAG_STATUSES},
+    "all": FLAG_STATUSES,
+}
+
+
+@bp.get("/")
+@login_required
+def queue() -> Any:
+    """Unresolved flags, urgent first then oldest; filter by kind and status."""
+    status = request.args.get("status", "unresolved")
+    kind = request.args.get("kind") or None
+    if status not in STATUS_FILTERS or (kind is not None and kind not in FLAG_KINDS):
+        abort(400)
+    with transaction() as db:
+        flags = flag_queue(db, STATUS_FILTERS[status], kind)
+        counts = severity_counts(db)
+        audit(db, "list", "flag", detail={"status": status, "kind": kind, "count": len(flags)})
+    return render_template(
+        "flags/queue.html",
+        flags=flags,
+        counts=counts,
+        status=status,
+        kind=kind,
+        statuses=list(STATUS_FILTERS),
+        kinds=FLAG_KINDS,
+        severities=FLAG_SEVERITIES,
+    )
+
+
+@bp.get("/flags/<int:flag_id>")
+@login_required
+def show(flag_id: int) -> Any:
+    """One flag with its conversation's transcript, the flagged message highlighted."""
+    with transaction() as db:
+        flag = db.get(Flag, flag_id)
+        if flag is None:
+            abort(404)
+        participant = db.get(Participant, flag.participant_id) if flag.participant_id else None
+        assessment = db.get(Assessment, flag.assessment_id) if flag.assessment_id else None
+        audit(db, "view", "transcript", flag.conversation_id, {"flag_id": flag.id})
+    events = read_events(tracker_store(), flag.conversation_id)
+    transcript = turns(events, flag.message_id) if events is not None else None
+    return render_template(
+        "flags/show.html",
+        flag=flag,
+        participant=participant,
+        assessment=assessment,
+        transcript=transcript,
+    )
+
+
+@bp.post("/flags/<int:flag_id>/acknowledge")
+@login_required
+def acknowledge(flag_id: int) -> Any:
+    """Say that you are looking at this flag."""
+    with transaction() as db:
+        try:
+            flag = acknowledge_flag(db, flag_id, current_user.username)
+        except ChangeRefused as exc:
+            abort(409, description=str(exc))
+        if flag is None:
+            abort(404)
+        audit(db, "acknowledge", "flag", flag_id)
+    flash(f"Flag {flag_id} acknowledged.")
+    return redirect(url_for("flags.show", flag_id=flag_id), 303)
+
+
+@bp.post("/flags/<int:flag_id>/resolve")
+@login_required
+def resolve(flag_id: int) -> Any:
+    """Resolve a flag with a note saying what was done."""
+    note = request.form.get("note", "")
+    with transaction() as db:
+        try:
+            flag = resolve_flag(db, flag_id, current_user.username, note)
+        except ChangeRefused as exc:
+            abort(400, description=str(exc))
+        if flag is None:
+            abort(404)
+        audit(db, "resolve", "flag", flag_id)
+    flash(f"Flag {flag_id} resolved.")
+    return redirect(url_for("flags.queue"), 303)

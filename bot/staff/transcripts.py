@@ -1,0 +1,97 @@
+"""Transcripts for staff, read from Rasa's tracker store through Rasa's own API (never logs)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from flask import current_app
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message in a transcript: who said it, when, and the buttons around it."""
+
+    speaker: str  # "user" or "bot"
+    text: str
+    at: datetime | None
+    message_id: str | None = None
+    intent: str | None = None
+    # Buttons the bot offered with this message: (title, payload).
+    buttons: list[tuple[str, str]] = field(default_factory=list)
+    # For a user message that was a button click: the clicked button's title.
+    clicked: str | None = None
+    flagged: bool = False
+
+
+def tracker_store() -> object:
+    """The app's tracker store (configured instance, or Rasa's SQL store on the settings' URL)."""
+    store = current_app.config.get("TRACKER_STORE")
+    if store is None:
+        store = current_app.extensions.get("iop_tracker_store")
+    if store is None:
+        # Imported here: Rasa is heavy and only transcript pages need it.
+        from rasa.shared.core.domain import Domain
+
+        from bot.tracker_store import SettingsSQLTrackerStore
+
+        store = SettingsSQLTrackerStore(domain=Domain.empty())
+        current_app.extensions["iop_tracker_store"] = store
+    return store
+
+
+def read_events(store: object, conversation_id: str) -> list[dict] | None:
+    """Every event of a conversation (all sessions) as Rasa's dicts, or None if there is none."""
+    tracker = asyncio.run(store.retrieve_full_tracker(conversation_id))  # type: ignore[attr-defined]
+    if tracker is None:
+        return None
+    return [event.as_dict() for event in tracker.events]
+
+
+def _when(timestamp: object) -> datetime | None:
+    if not isinstance(timestamp, int | float):
+        return None
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc)
+
+
+def _buttons(data: object) -> list[tuple[str, str]]:
+    if not isinstance(data, dict):
+        return []
+    found = []
+    for button in data.get("buttons") or []:
+        if isinstance(button, dict):
+            found.append((str(button.get("title", "")), str(button.get("payload", ""))))
+    return found
+
+
+def turns(events: list[dict], flagged_message_id: str | None = None) -> list[Turn]:
+    """User and bot messages in order, with offered buttons, clicks and the flagged message."""
+    result: list[Turn] = []
+    offered: list[tuple[str, str]] = []
+    for event in events:
+        kind = event.get("event")
+        if kind == "bot":
+            offered = _buttons(event.get("data"))
+            result.append(
+                Turn("bot", event.get("text") or "", _when(event.get("timestamp")), buttons=offered)
+            )
+        elif kind == "user":
+            text = event.get("text") or ""
+            # A button click arrives as the button's payload: show which button it was.
+            clicked = next((title for title, payload in offered if payload == text), None)
+            message_id = event.get("message_id")
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            result.append(
+                Turn(
+                    "user",
+                    text,
+                    _when(event.get("timestamp")),
+                    message_id=message_id,
+                    intent=intent,
+                    clicked=clicked,
+                    flagged=bool(flagged_message_id) and message_id == flagged_message_id,
+                )
+            )
+            offered = []
+    return result

@@ -1,0 +1,242 @@
+"""Signing in, lockout, idle expiry, roles, CSRF, cookies, headers: every route needs a login."""
+
+from __future__ import annotations
+
+import re
+import stat
+import time
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from bot.accounts import DEMO_USERNAME, ensure_demo_staff
+from bot.db import get_sessionmaker
+from bot.db.models import AuditEntry, StaffUser
+from bot.staff.auth import PUBLIC_ENDPOINTS
+from bot.staff.config import SECRET_FILE, secret_key
+from tests.staff.conftest import (
+    PASSWORD,
+    add_flag,
+    add_participant,
+    csrf_token,
+    flag_row,
+    make_app,
+    make_staff,
+    sign_in,
+)
+
+
+def audit_rows(db_url: str) -> list[tuple[str, str, str, str | None]]:
+    with get_sessionmaker(db_url)() as session:
+        rows = session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()
+        return [(r.actor, r.action, r.object_type, r.object_id) for r in rows]
+
+
+def test_healthz_answers_without_a_login(app: Flask) -> None:
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200 and response.data == b"ok"
+
+
+def test_every_route_but_login_healthz_and_static_needs_authentication(app: Flask) -> None:
+    client = app.test_client()
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC_ENDPOINTS:
+            continue
+        url = re.sub(r"<(?:int:)?[a-z_]+>", "1", rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method)
+            checked += 1
+            if rule.rule.startswith("/api/"):
+                assert response.status_code == 401, (method, url)
+            else:
+                assert response.status_code == 302, (method, url)
+                assert response.headers["Location"].startswith("/login"), (method, url)
+    assert checked >= 15
+    assert PUBLIC_ENDPOINTS == {"auth.login", "auth.healthz", "static"}
+
+
+def test_login_then_pages_and_an_audit_row(app: Flask, db_url: str) -> None:
+    make_staff(db_url, "casey", "clinician")
+    client = app.test_client()
+    assert client.get("/").status_code == 302
+    response = client.post("/login", data={"username": "casey", "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    page = client.get("/")
+    assert page.status_code == 200 and b"casey (clinician)" in page.data
+    assert ("staff:casey", "login", "staff_user", "1") in audit_rows(db_url)
+
+
+def test_wrong_password_is_refused(app: Flask, db_url: str) -> None:
+    make_staff(db_url, "casey", "clinician")
+    client = app.test_client()
+    response = client.post("/login", data={"username": "casey", "password": "not the password"})
+    assert response.status_code == 401 and b"Wrong username or password" in response.data
+    assert client.get("/").status_code == 302
+
+
+def test_five_failures_lock_the_account_even_for_the_right_password(
+    app: Flask, db_url: str
+) -> None:
+    make_staff(db_url, "casey", "clinician")
+    client = app.test_client()
+    for _ in range(4):
+        response = client.post("/login", data={"username": "casey", "password": "guess guess"})
+        assert b"Wrong username or password" in response.data
+    response = client.post("/login", data={"username": "casey", "password": "guess guess"})
+    assert response.status_code == 401 and b"locked for 15 minutes" in response.data
+    response = client.post("/login", data={"username": "casey", "password": PASSWORD})
+    assert response.status_code == 401 and b"locked" in response.data
+    assert client.get("/").status_code == 302
+    with get_sessionmaker(db_url)() as session:
+        assert session.execute(select(StaffUser)).scalar_one().locked_until is not None
+
+
+def test_login_ignores_an_offsite_next(app: Flask, db_url: str) -> None:
+    make_staff(db_url, "casey", "clinician")
+    client = app.test_client()
+    response = client.post(
+        "/login?next=//evil.example/x", data={"username": "casey", "password": PASSWORD}
+    )
+    assert response.headers["Location"] == "/"
+    client.post("/logout")
+    response = client.post(
+        "/login?next=/participants/", data={"username": "casey", "password": PASSWORD}
+    )
+    assert response.headers["Location"] == "/participants/"
+
+
+def test_logout_is_a_post_and_ends_the_session(clinician) -> None:
+    assert clinician.get("/logout").status_code == 405
+    response = clinician.post("/logout")
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert clinician.get("/").status_code == 302
+
+
+def test_idle_session_expires_after_the_configured_minutes(db_url: str) -> None:
+    app = make_app(db_url, IDLE_TIMEOUT_MINUTES=15)
+    make_staff(db_url, "casey", "clinician")
+    client = app.test_client()
+    sign_in(client, "casey")
+    with client.session_transaction() as session:
+        session["last_seen"] = time.time() - 14 * 60
+    assert client.get("/").status_code == 200  # 14 idle minutes: still signed in
+    with client.session_transaction() as session:
+        session["last_seen"] = time.time() - 16 * 60
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    page = client.get(response.headers["Location"])
+    assert b"signed out after a period without activity" in page.data
+    # The session is gone for good, not only for one request.
+    assert client.get("/").status_code == 302
+
+
+def test_idle_timeout_is_configurable(db_url: str) -> None:
+    app = make_app(db_url, IDLE_TIMEOUT_MINUTES=1)
+    make_staff(db_url, "casey", "clinician")
+    client = app.test_client()
+    sign_in(client, "casey")
+    with client.session_transaction() as session:
+        session["last_seen"] = time.time() - 90
+    assert client.get("/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("POST", "/participants/"),
+        ("POST", "/participants/1/revoke"),
+        ("POST", "/participants/1/link"),
+        ("GET", "/audit/"),
+    ],
+)
+def test_clinicians_get_403_on_admin_routes(clinician, db_url: str, method: str, url: str) -> None:
+    participant_id, _ = add_participant(db_url)
+    assert participant_id == 1
+    response = clinician.open(url, method=method, data={"name": "Sam"})
+    assert response.status_code == 403
+    with get_sessionmaker(db_url)() as session:
+        from bot.db.models import Participant
+
+        participants = session.execute(select(Participant)).scalars().all()
+        assert [(p.display_name, p.revoked_at) for p in participants] == [("Alex P", None)]
+
+
+def test_csrf_is_required_on_every_form(db_url: str) -> None:
+    app = make_app(db_url, WTF_CSRF_ENABLED=True)
+    make_staff(db_url, "casey", "clinician")
+    flag_id = add_flag(db_url)
+    client = app.test_client()
+    # Sign-in itself needs the token.
+    response = client.post("/login", data={"username": "casey", "password": PASSWORD})
+    assert response.status_code == 400
+    token = csrf_token(client.get("/login").data)
+    response = client.post(
+        "/login", data={"username": "casey", "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 302
+    # A forged resolve (no token, or a wrong one) changes nothing.
+    for data in ({"note": "forged"}, {"note": "forged", "csrf_token": "wrong"}):
+        assert client.post(f"/flags/{flag_id}/resolve", data=data).status_code == 400
+        assert flag_row(db_url, flag_id).status == "open"
+    page = client.get(f"/flags/{flag_id}")
+    response = client.post(
+        f"/flags/{flag_id}/resolve",
+        data={"note": "Called back, safe", "csrf_token": csrf_token(page.data)},
+    )
+    assert response.status_code == 303
+    assert flag_row(db_url, flag_id).status == "resolved"
+    assert client.post("/logout").status_code == 400  # sign-out needs the token too
+
+
+def test_session_cookie_flags(db_url: str) -> None:
+    make_staff(db_url, "casey", "clinician")
+    response = (
+        make_app(db_url)
+        .test_client()
+        .post("/login", data={"username": "casey", "password": PASSWORD})
+    )
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    secure = make_app(db_url, SESSION_COOKIE_SECURE=True).test_client()
+    cookie = secure.post("/login", data={"username": "casey", "password": PASSWORD}).headers[
+        "Set-Cookie"
+    ]
+    assert "Secure" in cookie
+
+
+def test_security_headers_on_pages(clinician) -> None:
+    for url in ("/login", "/", "/participants/"):
+        headers = clinician.get(url).headers
+        assert headers["Content-Security-Policy"].startswith("default-src 'self'")
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Cache-Control"] == "no-store"
+
+
+def test_secret_key_is_generated_once_into_var(tmp_path, monkeypatch) -> None:
+    var = tmp_path / "somewhere"
+    first = secret_key(var)
+    assert len(first) >= 40 and secret_key(var) == first
+    assert stat.S_IMODE((var / SECRET_FILE).stat().st_mode) == 0o600
+    monkeypatch.setenv("IOP_STAFF_SECRET_KEY", "from-the-environment")
+    assert secret_key(var) == "from-the-environment"
+
+
+def test_demo_staff_login_is_created_once(app: Flask, db_url: str) -> None:
+    with get_sessionmaker(db_url)() as session, session.begin():
+        created = ensure_demo_staff(session)
+    assert created is not None and created[0] == DEMO_USERNAME
+    with get_sessionmaker(db_url)() as session, session.begin():
+        assert ensure_demo_staff(session) is None
+    client = app.test_client()
+    sign_in(client, *created)
+    assert client.get("/audit/").status_code == 200  # an admin
+
+
+def test_demo_staff_is_never_created_on_postgresql(any_db_url: str) -> None:
+    with get_sessionmaker(any_db_url)() as session, session.begin():
+        created = ensure_demo_staff(session)
+    assert (created is None) == any_db_url.startswith("postgresql")

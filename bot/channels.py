@@ -97,3 +97,155 @@ class GuardedRestInput(RestInput):
             return response.json(collector.messages)
 
         return webhook
+
+
+# --- The website widget's socket.io channel (SPEC §6) -----------------------------------------
+# Appended below the REST channel so each channel reads top to bottom on its own.
+
+import uuid  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput  # noqa: E402
+from socketio import AsyncServer  # noqa: E402
+
+import bot.forget as forget  # noqa: E402
+from bot.settings import get_settings  # noqa: E402
+
+
+def origin_of(url: str) -> str:
+    """The browser origin (scheme://host[:port]) of a URL; ValueError if it has none."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or "*" in parts.netloc:
+        raise ValueError(f"not a website address: {url!r}")
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def website_origins(configured: object = None) -> list[str]:
+    """The origins whose pages may open the chat socket: the credentials' list, else the website.
+
+    Never empty: python-engineio reads `[]` as "check nothing" and `"*"` as "anyone".
+    """
+    if configured in (None, "", []):
+        configured = [get_settings().website_url]
+    if isinstance(configured, str):
+        configured = [configured]
+    if not isinstance(configured, list | tuple):
+        raise ValueError("cors_allowed_origins must be a list of website addresses")
+    return sorted({origin_of(str(url)) for url in configured})
+
+
+class ForgettingSocketIOOutput(SocketIOOutput):
+    """Rasa's socket.io output that keeps the "delete my data" marker from the browser."""
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: str) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.forget_requested = False
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
+    ) -> None:
+        """Custom payloads go out as {"custom": ...}; the private marker is only noted."""
+        if (json_message or {}).get(forget.FORGET_MARKER):
+            self.forget_requested = True
+            return
+        await self._send_message(recipient_id, {"custom": json_message})
+
+
+class WebsiteSocketIOInput(SocketIOInput):
+    """Rasa's socket.io channel for the website widget, with the pinned stack's faults fixed.
+
+    python-socketio 5.18 made `enter_room` a coroutine that Rasa 3.6 never awaits (with
+    `session_persistence` the browser got no replies), and Rasa builds the server with
+    `cors_allowed_origins=[]`, which means no origin check at all. Here only the website's
+    origins may connect, participant tokens are swapped for their hash before Rasa stores the
+    message (as in the REST channel), input is checked, and no message text is logged.
+    """
+
+    def __init__(self, *args: Any, cors_allowed_origins: object = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cors_allowed_origins = website_origins(cors_allowed_origins)
+
+    @classmethod
+    def name(cls) -> str:
+        """Keep Rasa's channel name, so transcripts show the standard socketio channel."""
+        return "socketio"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> SocketIOInput:
+        """Rasa's settings plus `cors_allowed_origins` (default: the website's origin)."""
+        credentials = credentials or {}
+        channel = super().from_credentials(credentials)
+        channel.cors_allowed_origins = website_origins(credentials.get("cors_allowed_origins"))
+        return channel
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Rasa's blueprint with the origin check on and two handlers replaced."""
+        socketio_webhook = super().blueprint(on_new_message)
+        sio = self.sio
+        sio.eio.cors_allowed_origins = list(self.cors_allowed_origins)
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: str, data: object) -> None:
+            data = data if isinstance(data, dict) else {}
+            session_id = data.get("session_id")
+            if not isinstance(session_id, str) or not 1 <= len(session_id) <= MAX_SENDER_CHARS:
+                session_id = uuid.uuid4().hex
+            if self.session_persistence:
+                await sio.enter_room(sid, session_id, namespace=self.namespace)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: str, data: object) -> None:
+            data = data if isinstance(data, dict) else {}
+            sender = data.get("session_id") if self.session_persistence else sid
+            metadata = data.get(self.metadata_key) or None
+            if isinstance(metadata, str):
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = "unreadable"  # refused by check_message below
+            body = {"sender": sender, "message": data.get("message"), "metadata": metadata}
+            try:
+                sender, text, metadata = check_message(body)
+            except InvalidMessage as refused:
+                logger.info("socketio: refused a message (%s)", refused.status)
+                await sio.emit(
+                    self.bot_message_evt,
+                    {"text": refused_message(refused)},
+                    room=sid,
+                    namespace=self.namespace,
+                )
+                return
+            output = ForgettingSocketIOOutput(sio, self.bot_message_evt)
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        output,
+                        sender,
+                        input_channel=self.name(),
+                        metadata=protect_metadata(metadata),
+                    )
+                )
+            except CancelledError:
+                logger.error("socketio: handling a message timed out")
+                await output._send_message(sender, {"text": something_went_wrong()})
+            except Exception as exc:  # the visitor gets a calm reply; the log gets no text
+                logger.error("socketio: handling a message failed (%s)", type(exc).__name__)
+                await output._send_message(sender, {"text": something_went_wrong()})
+            if output.forget_requested:  # the visitor confirmed "delete my data"
+                request = (sio.get_environ(sid, self.namespace) or {}).get("sanic.request")
+                if request is not None:
+                    forget.forget_conversation(request.app, sender)
+
+        return socketio_webhook
+
+
+def refused_message(refused: InvalidMessage) -> str:
+    """What the visitor reads when the widget sent something the channel cannot take."""
+    if refused.status == 413:
+        return (
+            f"Sorry, that message is too long for me. Please keep it under {MAX_MESSAGE_CHARS} "
+            "characters."
+        )
+    return "Sorry, I couldn't read that message. Please type it again."

@@ -26,7 +26,7 @@ def _svg(figure: Figure) -> str:
     FigureCanvasSVG(figure)
     buffer = io.StringIO()
     with matplotlib.rc_context(_SVG_RC):
-        figure.savefig(buffer, format="svg", bbox_inches="tight")
+        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     return buffer.getvalue()
 
 

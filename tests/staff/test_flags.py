@@ -1,0 +1,140 @@
+"""The flag queue, acknowledge / resolve, and the transcript of a flagged conversation."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.db import get_sessionmaker
+from bot.db.models import AuditEntry, Flag, utcnow
+from tests.staff.conftest import add_flag, flag_row
+from tests.staff.conversations import CRISIS_TEXT, seed_crisis_conversation
+
+
+def queue_ids(html: bytes) -> list[int]:
+    return [int(i) for i in re.findall(rb'data-flag-id="(\d+)"', html)]
+
+
+def audits(db_url: str, action: str) -> list[AuditEntry]:
+    with get_sessionmaker(db_url)() as session:
+        query = select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        return list(session.execute(query).scalars())
+
+
+def test_queue_is_ordered_by_severity_then_age_with_counts(clinician, db_url: str) -> None:
+    now = utcnow()
+    normal_old = add_flag(db_url, "human_request", "normal", "a", "Asked", now - timedelta(hours=5))
+    high_new = add_flag(db_url, "lapse", "high", "b", "Used", now - timedelta(minutes=5))
+    urgent_new = add_flag(db_url, "crisis", "urgent", "c", "Crisis", now - timedelta(minutes=1))
+    high_old = add_flag(db_url, "high_craving", "high", "d", "Craving 9", now - timedelta(hours=2))
+    urgent_old = add_flag(db_url, "crisis", "urgent", "e", "Crisis", now - timedelta(hours=1))
+    resolved = add_flag(db_url, "crisis", "urgent", "f", "Old", now - timedelta(days=2))
+    with get_sessionmaker(db_url)() as session, session.begin():
+        session.get(Flag, resolved).status = "resolved"
+    page = clinician.get("/")
+    assert page.status_code == 200
+    assert queue_ids(page.data) == [urgent_old, urgent_new, high_old, high_new, normal_old]
+    counts = dict(re.findall(rb'data-severity="(\w+)">(\d+)<', page.data))
+    assert counts == {b"urgent": b"2", b"high": b"2", b"normal": b"1"}
+
+    assert queue_ids(clinician.get("/?kind=crisis").data) == [urgent_old, urgent_new]
+    assert queue_ids(clinician.get("/?status=resolved").data) == [resolved]
+    assert len(queue_ids(clinician.get("/?status=all").data)) == 6
+    assert clinician.get("/?status=nonsense").status_code == 400
+    assert clinician.get("/?kind=nonsense").status_code == 400
+
+
+def test_acknowledge_records_who_and_is_audited(clinician, db_url: str) -> None:
+    flag_id = add_flag(db_url)
+    response = clinician.post(f"/flags/{flag_id}/acknowledge")
+    assert response.status_code == 303
+    flag = flag_row(db_url, flag_id)
+    assert (flag.status, flag.acknowledged_by) == ("acknowledged", "casey")
+    page = clinician.get("/")
+    assert b"ack: casey" in page.data and flag_id in queue_ids(page.data)
+    assert clinician.post(f"/flags/{flag_id}/acknowledge").status_code == 409
+    assert [(a.actor, a.object_id) for a in audits(db_url, "acknowledge")] == [
+        ("staff:casey", str(flag_id))
+    ]
+
+
+def test_resolve_needs_a_note_then_leaves_the_queue(clinician, db_url: str) -> None:
+    flag_id = add_flag(db_url)
+    response = clinician.post(f"/flags/{flag_id}/resolve", data={"note": "   "})
+    assert response.status_code == 400 and b"resolution note is required" in response.data
+    assert flag_row(db_url, flag_id).status == "open"
+    response = clinician.post(
+        f"/flags/{flag_id}/resolve", data={"note": "Called; safe with family"}
+    )
+    assert response.status_code == 303
+    flag = flag_row(db_url, flag_id)
+    assert (flag.status, flag.resolved_by, flag.resolution_note) == (
+        "resolved",
+        "casey",
+        "Called; safe with family",
+    )
+    assert queue_ids(clinician.get("/").data) == []
+    resolved_page = clinician.get("/?status=resolved")
+    assert b"resolved: casey" in resolved_page.data
+    detail = clinician.get(f"/flags/{flag_id}")
+    assert b"Called; safe with family" in detail.data and b"Resolve</button>" not in detail.data
+    again = clinician.post(f"/flags/{flag_id}/resolve", data={"note": "twice"})
+    assert again.status_code == 400
+    assert flag_row(db_url, flag_id).resolution_note == "Called; safe with family"
+
+
+def test_unknown_flag_is_404(clinician) -> None:
+    assert clinician.get("/flags/999").status_code == 404
+    assert clinician.post("/flags/999/acknowledge").status_code == 404
+    assert clinician.post("/flags/999/resolve", data={"note": "x"}).status_code == 404
+
+
+def test_transcript_shows_turns_buttons_click_and_the_flagged_message(
+    clinician, db_url: str
+) -> None:
+    message_id = seed_crisis_conversation("visitor-77")
+    flag_id = add_flag(db_url, conversation_id="visitor-77", message_id=message_id)
+    page = clinician.get(f"/flags/{flag_id}")
+    assert page.status_code == 200
+    html = page.data.decode()
+    turns = re.findall(r'<li class="turn (user|bot)( flagged)?"', html)
+    assert turns == [
+        ("user", ""),
+        ("bot", ""),
+        ("user", ""),
+        ("bot", ""),
+        ("user", " flagged"),
+        ("bot", ""),
+    ]
+    flagged = html.split('id="flagged-message"', 1)[1].split("</li>", 1)[0]
+    assert "want to be alive anymore" in flagged and "crisis" in flagged
+    assert "What is IOP?" in html and "/start_assessment" in html
+    assert "clicked button <strong>Take the screening</strong>" in html
+    assert "Call or text 988" in html
+    assert page.headers["Cache-Control"] == "no-store"
+    rows = audits(db_url, "view")
+    assert [(a.actor, a.object_type, a.object_id, a.detail) for a in rows] == [
+        ("staff:casey", "transcript", "visitor-77", {"flag_id": flag_id})
+    ]
+    assert CRISIS_TEXT not in str([a.detail for a in rows])
+
+
+def test_missing_transcript_says_so(clinician, db_url: str) -> None:
+    flag_id = add_flag(db_url, conversation_id="deleted-visitor")
+    page = clinician.get(f"/flags/{flag_id}")
+    assert page.status_code == 200 and b"No transcript is stored" in page.data
+
+
+def test_callback_details_are_shown_on_the_flag(clinician, db_url: str) -> None:
+    flag_id = add_flag(
+        db_url,
+        "human_request",
+        "normal",
+        callback_name="Jo",
+        callback_phone="555-010-2000",
+        callback_time="mornings",
+    )
+    page = clinician.get(f"/flags/{flag_id}")
+    assert b"555-010-2000" in page.data and b"mornings" in page.data

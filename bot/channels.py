@@ -103,12 +103,17 @@ class GuardedRestInput(RestInput):
 # Appended below the REST channel so each channel reads top to bottom on its own.
 
 import uuid  # noqa: E402
+# --- The website widget's socket.io channel (SPEC §6) -----------------------------------------
+# Appended below the REST channel so each channel reads top to bottom on its own.
+
+import uuid  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput  # noqa: E402
 from socketio import AsyncServer  # noqa: E402
 
-import bot.forget as forget  # noqa: E402
+from bot.forget import FORGET_MARKER  # noqa: E402
+from bot.forget import forget_conversation as forget_transcript  # noqa: E402
 from bot.settings import get_settings  # noqa: E402
 
 
@@ -145,7 +150,7 @@ class ForgettingSocketIOOutput(SocketIOOutput):
         self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
     ) -> None:
         """Custom payloads go out as {"custom": ...}; the private marker is only noted."""
-        if (json_message or {}).get(forget.FORGET_MARKER):
+        if (json_message or {}).get(FORGET_MARKER):
             self.forget_requested = True
             return
         await self._send_message(recipient_id, {"custom": json_message})
@@ -236,7 +241,7 @@ class WebsiteSocketIOInput(SocketIOInput):
             if output.forget_requested:  # the visitor confirmed "delete my data"
                 request = (sio.get_environ(sid, self.namespace) or {}).get("sanic.request")
                 if request is not None:
-                    forget.forget_conversation(request.app, sender)
+                    forget_transcript(request.app, sender)
 
         return socketio_webhook
 

@@ -1,0 +1,179 @@
+"""The website's socket.io channel (bot/channels.py WebsiteSocketIOInput): the origin check,
+the awaited enter_room, participant tokens hashed, refused input, and no message text in logs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+
+import pytest
+from rasa.core.channels.channel import UserMessage
+
+from bot.channels import WebsiteSocketIOInput, origin_of, website_origins
+from bot.forget import forget_marker
+from bot.participants import TOKEN_HASH_KEY, TOKEN_KEY, hash_token
+from bot.settings import MAX_MESSAGE_CHARS, get_settings
+
+TOKEN = "a-participant-token-that-is-long-enough-123"
+CREDENTIALS = {
+    "user_message_evt": "user_uttered",
+    "bot_message_evt": "bot_uttered",
+    "session_persistence": True,
+    "metadata_key": "customData",
+}
+
+
+@pytest.fixture
+def website(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """IOP_WEBSITE_URL set for one test, with the settings re-read."""
+    monkeypatch.setenv("IOP_WEBSITE_URL", "https://www.Clinic.example/")
+    get_settings.cache_clear()
+    yield "https://www.clinic.example"
+    get_settings.cache_clear()
+
+
+class Recorder:
+    """Stands in for Rasa's message handler and the socket server's emits."""
+
+    def __init__(self) -> None:
+        self.messages: list[UserMessage] = []
+        self.emitted: list[tuple[str, object, str | None]] = []
+        self.rooms: list[tuple[str, str]] = []
+
+    async def on_new_message(self, message: UserMessage) -> None:
+        self.messages.append(message)
+
+    async def emit(self, event: str, data: object = None, room: str | None = None, **_: object):
+        self.emitted.append((event, data, room))
+
+    async def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
+        self.rooms.append((sid, room))
+
+
+def channel_with_recorder(credentials: dict) -> tuple[WebsiteSocketIOInput, Recorder]:
+    channel = WebsiteSocketIOInput.from_credentials(credentials)
+    recorder = Recorder()
+    channel.blueprint(recorder.on_new_message)
+    channel.sio.emit = recorder.emit
+    channel.sio.enter_room = recorder.enter_room
+    return channel, recorder
+
+
+def handler(channel: WebsiteSocketIOInput, event: str):
+    return channel.sio.handlers["/"][event]
+
+
+def test_origins_default_to_the_website(website: str) -> None:
+    channel = WebsiteSocketIOInput.from_credentials(CREDENTIALS)
+    assert channel.cors_allowed_origins == [website]
+    channel.blueprint(Recorder().on_new_message)
+    # python-engineio checks the Origin header against this list; [] would mean no check at all
+    assert channel.sio.eio.cors_allowed_origins == [website]
+
+
+def test_origins_from_the_credentials(website: str) -> None:
+    credentials = {
+        **CREDENTIALS,
+        "cors_allowed_origins": ["https://a.example/page", "http://127.0.0.1:8080"],
+    }
+    channel = WebsiteSocketIOInput.from_credentials(credentials)
+    assert channel.cors_allowed_origins == ["http://127.0.0.1:8080", "https://a.example"]
+
+
+@pytest.mark.parametrize("empty", [None, "", []])
+def test_an_empty_list_never_turns_the_check_off(website: str, empty: object) -> None:
+    assert website_origins(empty) == [website]
+
+
+@pytest.mark.parametrize("bad", ["*", "ftp://x.example", "not a url", "https://*.example"])
+def test_wildcards_and_non_web_origins_are_refused(bad: str) -> None:
+    with pytest.raises(ValueError):
+        origin_of(bad)
+    with pytest.raises(ValueError):
+        website_origins([bad])
+
+
+def test_session_request_awaits_enter_room(website: str) -> None:
+    channel, recorder = channel_with_recorder(CREDENTIALS)
+    asyncio.run(handler(channel, "session_request")("sid-1", {"session_id": "abc"}))
+    # Rasa 3.6 calls the coroutine without await: the room was never joined
+    assert recorder.rooms == [("sid-1", "abc")]
+    assert recorder.emitted == [("session_confirm", "abc", "sid-1")]
+    asyncio.run(handler(channel, "session_request")("sid-2", None))
+    (_, new_session, _) = recorder.emitted[-1]
+    assert recorder.rooms[-1] == ("sid-2", new_session) and len(new_session) == 32
+
+
+def test_the_token_is_swapped_for_its_hash(website: str) -> None:
+    channel, recorder = channel_with_recorder(CREDENTIALS)
+    data = {"message": "/start_checkin", "session_id": "s-1", "customData": {TOKEN_KEY: TOKEN}}
+    asyncio.run(handler(channel, "user_uttered")("sid-1", data))
+    [message] = recorder.messages
+    assert message.sender_id == "s-1" and message.text == "/start_checkin"
+    assert message.metadata == {TOKEN_HASH_KEY: hash_token(TOKEN)}
+    assert TOKEN not in repr(message.metadata)
+
+
+def test_metadata_sent_as_json_text_is_read_too(website: str) -> None:
+    channel, recorder = channel_with_recorder(CREDENTIALS)
+    data = {"message": "hi", "session_id": "s-1", "customData": f'{{"{TOKEN_KEY}": "{TOKEN}"}}'}
+    asyncio.run(handler(channel, "user_uttered")("sid-1", data))
+    assert recorder.messages[0].metadata == {TOKEN_HASH_KEY: hash_token(TOKEN)}
+
+
+@pytest.mark.parametrize(
+    ("data", "reply"),
+    [
+        ({"message": "x" * (MAX_MESSAGE_CHARS + 1), "session_id": "s"}, "too long"),
+        ({"message": "   ", "session_id": "s"}, "couldn't read"),
+        ({"message": 42, "session_id": "s"}, "couldn't read"),
+        ({"message": "hi"}, "couldn't read"),  # no session id with session persistence
+        ({"message": "hi", "session_id": "s", "customData": "{not json"}, "couldn't read"),
+        ("just a string", "couldn't read"),
+    ],
+)
+def test_bad_input_gets_a_reply_and_reaches_no_one(website: str, data: object, reply: str) -> None:
+    channel, recorder = channel_with_recorder(CREDENTIALS)
+    asyncio.run(handler(channel, "user_uttered")("sid-1", data))
+    assert recorder.messages == []
+    [(event, payload, room)] = recorder.emitted
+    assert (event, room) == ("bot_uttered", "sid-1") and reply in payload["text"]
+
+
+def test_no_message_text_or_token_in_the_logs(
+    website: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel, recorder = channel_with_recorder(CREDENTIALS)
+
+    async def failing(message: UserMessage) -> None:
+        raise RuntimeError(f"boom: {message.text}")
+
+    channel.blueprint(failing)
+    channel.sio.emit = recorder.emit
+    secret = "my secret message about my sister"
+    caplog.set_level(logging.DEBUG)
+    for data in (
+        {"message": secret, "session_id": "s-1", "customData": {TOKEN_KEY: TOKEN}},
+        {"message": secret * 200, "session_id": "s-1"},
+    ):
+        asyncio.run(handler(channel, "user_uttered")("sid-1", data))
+    assert "something went wrong" in recorder.emitted[0][1]["text"].lower()
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "RuntimeError" in logged  # the failure itself is logged
+    assert "secret" not in logged and TOKEN not in logged
+
+
+def test_the_forget_marker_never_reaches_the_browser(website: str) -> None:
+    channel, recorder = channel_with_recorder(CREDENTIALS)
+
+    async def deleting(message: UserMessage) -> None:
+        await message.output_channel.send_custom_json(message.sender_id, {"forget": 1})
+        await message.output_channel.send_custom_json(message.sender_id, forget_marker())
+        assert message.output_channel.forget_requested
+
+    channel.blueprint(deleting)
+    channel.sio.emit = recorder.emit
+    channel.sio.enter_room = recorder.enter_room
+    asyncio.run(handler(channel, "user_uttered")("sid-1", {"message": "yes", "session_id": "s"}))
+    assert recorder.emitted == [("bot_uttered", {"custom": {"forget": 1}}, "s")]

@@ -103,10 +103,6 @@ class GuardedRestInput(RestInput):
 # Appended below the REST channel so each channel reads top to bottom on its own.
 
 import uuid  # noqa: E402
-# --- The website widget's socket.io channel (SPEC §6) -----------------------------------------
-# Appended below the REST channel so each channel reads top to bottom on its own.
-
-import uuid  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput  # noqa: E402

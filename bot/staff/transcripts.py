@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -41,9 +43,20 @@ def tracker_store() -> object:
     return store
 
 
+def run_coroutine(coroutine: Coroutine) -> object:
+    """Run one of Rasa's async tracker store calls to completion from synchronous code."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    # Called where a loop already runs (e.g. beside playwright): a fresh loop in a worker thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def read_events(store: object, conversation_id: str) -> list[dict] | None:
     """Every event of a conversation (all sessions) as Rasa's dicts, or None if there is none."""
-    tracker = asyncio.run(store.retrieve_full_tracker(conversation_id))  # type: ignore[attr-defined]
+    tracker = run_coroutine(store.retrieve_full_tracker(conversation_id))  # type: ignore[attr-defined]
     if tracker is None:
         return None
     return [event.as_dict() for event in tracker.events]

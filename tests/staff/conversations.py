@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.staff.transcripts import run_coroutine
 from bot.tracker_store import SettingsSQLTrackerStore
 
 CRISIS_TEXT = "i don't want to be alive anymore"
@@ -55,5 +55,5 @@ def seed_crisis_conversation(conversation_id: str) -> str:
         ActionExecuted("action_listen", timestamp=start + 62),
     ]
     tracker = DialogueStateTracker.from_events(conversation_id, events)
-    asyncio.run(SettingsSQLTrackerStore(domain=Domain.empty()).save(tracker))
+    run_coroutine(SettingsSQLTrackerStore(domain=Domain.empty()).save(tracker))
     return CRISIS_MESSAGE_ID

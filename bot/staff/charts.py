@@ -51,8 +51,16 @@ def craving_mood_chart(checkins: Sequence[CheckIn], zone: tzinfo) -> str:
     craving_axis.xaxis.set_major_locator(locator)
     craving_axis.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=zone))
     handles = craving_axis.get_legend_handles_labels()[0] + mood_axis.get_legend_handles_labels()[0]
-    craving_axis.legend(handles=handles, loc="upper left", fontsize="small")
-    craving_axis.set_title("Craving and mood")
+    # Above the plot, so the lines never hide it.
+    craving_axis.legend(
+        handles=handles,
+        loc="lower left",
+        bbox_to_anchor=(0, 1.0),
+        ncol=2,
+        frameon=False,
+        fontsize="small",
+    )
+    craving_axis.set_title("Craving and mood", loc="right")
     return _svg(figure)
 
 

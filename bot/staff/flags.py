@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -13,6 +14,7 @@ from bot.staff.queries import (
     UNRESOLVED,
     ChangeRefused,
     acknowledge_flag,
+    audit_trail,
     flag_queue,
     resolve_flag,
     severity_counts,
@@ -20,6 +22,7 @@ from bot.staff.queries import (
 from bot.staff.transcripts import read_events, tracker_store, turns
 
 bp = Blueprint("flags", __name__)
+logger = logging.getLogger(__name__)
 # The status filter's choices: "unresolved" (open or acknowledged) is the working queue.
 STATUS_FILTERS = {
     "unresolved": UNRESOLVED,
@@ -62,8 +65,14 @@ def show(flag_id: int) -> Any:
             abort(404)
         participant = db.get(Participant, flag.participant_id) if flag.participant_id else None
         assessment = db.get(Assessment, flag.assessment_id) if flag.assessment_id else None
+        history = audit_trail(db, "flag", flag.id)
         audit(db, "view", "transcript", flag.conversation_id, {"flag_id": flag.id})
-    events = read_events(tracker_store(), flag.conversation_id)
+    transcript_error = False
+    try:
+        events = read_events(tracker_store(), flag.conversation_id)
+    except Exception:  # noqa: BLE001 - the flag stays usable when the tracker store is down
+        logger.exception("could not read the transcript for flag %s", flag.id)
+        events, transcript_error = None, True
     transcript = turns(events, flag.message_id) if events is not None else None
     return render_template(
         "flags/show.html",
@@ -71,6 +80,8 @@ def show(flag_id: int) -> Any:
         participant=participant,
         assessment=assessment,
         transcript=transcript,
+        transcript_error=transcript_error,
+        history=history,
     )
 
 

@@ -13,7 +13,6 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from bot.db.models import (
-    FLAG_KINDS,
     FLAG_SEVERITIES,
     Assessment,
     AuditEntry,
@@ -229,6 +228,16 @@ def list_audit(session: Session, limit: int = 100, offset: int = 0) -> list[Audi
     )
 
 
-def is_flag_kind(value: object) -> bool:
-    """Whether `value` names a flag kind."""
-    return value in FLAG_KINDS
+def audit_trail(session: Session, object_type: str, object_id: object) -> list[AuditEntry]:
+    """The changes recorded for one object, oldest first (views are left out)."""
+    return list(
+        session.execute(
+            select(AuditEntry)
+            .where(
+                AuditEntry.object_type == object_type,
+                AuditEntry.object_id == str(object_id),
+                AuditEntry.action.notin_(("view", "list", "export")),
+            )
+            .order_by(AuditEntry.at, AuditEntry.id)
+        ).scalars()
+    )

@@ -138,3 +138,52 @@ def test_callback_details_are_shown_on_the_flag(clinician, db_url: str) -> None:
     )
     page = clinician.get(f"/flags/{flag_id}")
     assert b"555-010-2000" in page.data and b"mornings" in page.data
+
+
+def test_flag_page_shows_who_did_what_and_when(clinician, db_url: str) -> None:
+    flag_id = add_flag(db_url)
+    clinician.post(f"/flags/{flag_id}/acknowledge")
+    clinician.post(f"/flags/{flag_id}/resolve", data={"note": "done"})
+    html = clinician.get(f"/flags/{flag_id}").data.decode()
+    history = html.split('<ul class="history">', 1)[1].split("</ul>", 1)[0]
+    assert re.findall(r"· (staff:\w+) · (\w+)</li>", history) == [
+        ("staff:casey", "acknowledge"),
+        ("staff:casey", "resolve"),
+    ]
+
+
+def test_transcript_text_is_escaped(clinician, db_url: str) -> None:
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.staff.transcripts import run_coroutine
+    from bot.tracker_store import SettingsSQLTrackerStore
+
+    tracker = DialogueStateTracker.from_events(
+        "visitor-xss", [UserUttered("<script>alert(1)</script>", message_id="m1")]
+    )
+    run_coroutine(SettingsSQLTrackerStore(domain=Domain.empty()).save(tracker))
+    flag_id = add_flag(db_url, conversation_id="visitor-xss", message_id="m1")
+    html = clinician.get(f"/flags/{flag_id}").data
+    assert b"<script>alert(1)" not in html and b"&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+class _UnreachableStore:
+    """Stands in for Rasa's tracker store when its database does not answer."""
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> None:
+        raise ConnectionError("tracker database down")
+
+
+def test_flag_page_survives_an_unreachable_tracker_store(db_url: str) -> None:
+    from tests.staff.conftest import make_app, make_staff, sign_in
+
+    app = make_app(db_url, TRACKER_STORE=_UnreachableStore())
+    make_staff(db_url, "casey", "clinician")
+    client = app.test_client()
+    sign_in(client, "casey")
+    flag_id = add_flag(db_url)
+    page = client.get(f"/flags/{flag_id}")
+    assert page.status_code == 200 and b"could not be read right now" in page.data
+    assert b"Resolve</button>" in page.data

@@ -1,4 +1,23 @@
-"""The staff web app: flag queue, transcripts, participants, leads, audit log and the JSON API."""
+"""The staff web app: flag queue, transcripts, participants, leads, audit log and the JSON API.
+
+Run: `python -m bot.staff --port 8000` (waitress on 127.0.0.1). Build: `create_app(overrides)`.
+
+Routes and roles (admins may do everything clinicians may):
+  anyone        GET /login, POST /login, GET /healthz, /static/...
+  clinician     GET / (flag queue), GET /flags/<id> (flag + transcript),
+                POST /flags/<id>/acknowledge, POST /flags/<id>/resolve,
+                GET /participants/, GET /participants/<id>, GET /participants/<id>/checkins.csv,
+                GET /assessments/, GET /assessments/<id>, POST /assessments/<id>/status,
+                POST /logout
+  admin         POST /participants/ (enroll), POST /participants/<id>/revoke,
+                POST /participants/<id>/link (new link), GET /audit/
+  API (bearer)  clinician or admin token: GET /api/flags, /api/assessments,
+                /api/participants/<id>/checkins; admin token: GET /api/audit
+
+Environment: IOP_STAFF_SECRET_KEY (else generated once into var/staff_secret_key),
+IOP_STAFF_IDLE_MINUTES (default 15), IOP_STAFF_SECURE_COOKIES=true behind HTTPS, and the
+database settings every process reads (DATABASE_URL, TRACKER_DATABASE_URL, IOP_VAR_DIR).
+"""
 
 from __future__ import annotations
 
@@ -62,7 +81,26 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     app.after_request(_security_headers)
     app.jinja_env.filters["local"] = _local_time
+    app.jinja_env.filters["ago"] = _ago
     return app
+
+
+def _ago(value: object) -> str:
+    """How long ago a stored time was, roughly: 'just now', '5 min ago', '3 h ago', '2 d ago'."""
+    from datetime import datetime
+
+    from bot.db.models import utcnow
+
+    if not isinstance(value, datetime):
+        return ""
+    seconds = max((utcnow() - value).total_seconds(), 0)
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} d ago"
 
 
 def _local_time(value: object) -> str:

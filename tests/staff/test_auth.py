@@ -240,3 +240,30 @@ def test_demo_staff_is_never_created_on_postgresql(any_db_url: str) -> None:
     with get_sessionmaker(any_db_url)() as session, session.begin():
         created = ensure_demo_staff(session)
     assert (created is None) == any_db_url.startswith("postgresql")
+
+
+def test_every_form_post_without_a_csrf_token_is_refused(db_url: str) -> None:
+    app = make_app(db_url, WTF_CSRF_ENABLED=True)
+    make_staff(db_url, "ada", "admin")
+    add_participant(db_url)
+    flag_id = add_flag(db_url)
+    client = app.test_client()
+    page = client.get("/login")
+    client.post(
+        "/login",
+        data={"username": "ada", "password": PASSWORD, "csrf_token": csrf_token(page.data)},
+    )
+    assert client.get("/").status_code == 200
+    posts = [
+        rule
+        for rule in app.url_map.iter_rules()
+        if "POST" in rule.methods and not rule.rule.startswith("/api/")
+    ]
+    assert len(posts) == 8
+    for rule in posts:
+        url = re.sub(r"<(?:int:)?[a-z_]+>", "1", rule.rule)
+        response = client.post(url, data={"name": "Eve", "note": "x", "status": "contacted"})
+        assert response.status_code == 400, url
+        assert b"did not come from this site" in response.data
+    assert flag_row(db_url, flag_id).status == "open"
+    assert client.get("/").status_code == 200  # still signed in: logout was refused too

@@ -9,7 +9,13 @@ from flask_login import login_required
 
 from bot.db.models import LEAD_STATUSES, Assessment
 from bot.staff.db import audit, transaction
-from bot.staff.queries import LEAD_TRANSITIONS, ChangeRefused, list_assessments, set_lead_status
+from bot.staff.queries import (
+    LEAD_TRANSITIONS,
+    ChangeRefused,
+    list_assessments,
+    related_flags,
+    set_lead_status,
+)
 
 bp = Blueprint("assessments", __name__, url_prefix="/assessments")
 
@@ -40,10 +46,12 @@ def show(assessment_id: int) -> Any:
         assessment = db.get(Assessment, assessment_id)
         if assessment is None:
             abort(404)
+        flags = related_flags(db, conversation_id=assessment.conversation_id)
         audit(db, "view", "assessment", assessment_id)
     return render_template(
         "assessments/show.html",
         assessment=assessment,
+        flags=flags,
         next_statuses=LEAD_TRANSITIONS.get(assessment.status, ()),
     )
 

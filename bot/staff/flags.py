@@ -23,6 +23,7 @@ from bot.staff.transcripts import read_events, tracker_store, turns
 
 bp = Blueprint("flags", __name__)
 logger = logging.getLogger(__name__)
+HISTORY_LIMIT = 500
 # The status filter's choices: "unresolved" (open or acknowledged) is the working queue.
 STATUS_FILTERS = {
     "unresolved": UNRESOLVED,
@@ -40,7 +41,9 @@ def queue() -> Any:
     if status not in STATUS_FILTERS or (kind is not None and kind not in FLAG_KINDS):
         abort(400)
     with transaction() as db:
-        flags = flag_queue(db, STATUS_FILTERS[status], kind)
+        # The working queue is shown whole; history views stop at a page's worth.
+        limit = None if status in ("unresolved", "open", "acknowledged") else HISTORY_LIMIT
+        flags = flag_queue(db, STATUS_FILTERS[status], kind, limit)
         counts = severity_counts(db)
         audit(db, "list", "flag", detail={"status": status, "kind": kind, "count": len(flags)})
     return render_template(

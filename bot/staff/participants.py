@@ -17,7 +17,12 @@ from bot.settings import get_settings
 from bot.staff.auth import role_required
 from bot.staff.charts import craving_mood_chart, trigger_chart
 from bot.staff.db import audit, transaction
-from bot.staff.queries import new_participant_link, participant_checkins, participant_summaries
+from bot.staff.queries import (
+    new_participant_link,
+    participant_checkins,
+    participant_summaries,
+    related_flags,
+)
 
 bp = Blueprint("participants", __name__, url_prefix="/participants")
 CSV_FIELDS = (
@@ -92,6 +97,7 @@ def show(participant_id: int) -> Any:
         if participant is None:
             abort(404)
         checkins = participant_checkins(db, participant_id)
+        flags = related_flags(db, participant_id=participant_id)
         audit(db, "view", "participant", participant_id)
     zone = ZoneInfo(get_settings().clinic.timezone)
     charts = {}
@@ -103,6 +109,7 @@ def show(participant_id: int) -> Any:
         participant=participant,
         checkins=list(reversed(checkins)),
         charts=charts,
+        flags=flags,
     )
 
 

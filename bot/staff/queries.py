@@ -40,16 +40,32 @@ class ChangeRefused(ValueError):
 
 
 def flag_queue(
-    session: Session, statuses: tuple[str, ...] = UNRESOLVED, kind: str | None = None
+    session: Session,
+    statuses: tuple[str, ...] = UNRESOLVED,
+    kind: str | None = None,
+    limit: int | None = None,
 ) -> list[Flag]:
     """Flags in `statuses` (optionally of one kind), most urgent first, oldest first within."""
     query = (
         select(Flag)
         .where(Flag.status.in_(statuses))
         .order_by(_SEVERITY_ORDER, Flag.created_at, Flag.id)
+        .limit(limit)
     )
     if kind is not None:
         query = query.where(Flag.kind == kind)
+    return list(session.execute(query).scalars())
+
+
+def related_flags(
+    session: Session, *, participant_id: int | None = None, conversation_id: str | None = None
+) -> list[Flag]:
+    """A participant's or a conversation's flags, newest first."""
+    query = select(Flag).order_by(Flag.created_at.desc(), Flag.id.desc())
+    if participant_id is not None:
+        query = query.where(Flag.participant_id == participant_id)
+    if conversation_id is not None:
+        query = query.where(Flag.conversation_id == conversation_id)
     return list(session.execute(query).scalars())
 
 

@@ -65,3 +65,15 @@ def test_status_workflow_and_refused_jumps(clinician, db_url: str) -> None:
     assert (
         clinician.post("/assessments/999/status", data={"status": "contacted"}).status_code == 404
     )
+
+
+def test_assessment_page_links_its_follow_up_flag(clinician, db_url: str) -> None:
+    from bot.db.models import Flag
+
+    assessment_id = add_assessment(db_url, "IOP-FLAG01")
+    with get_sessionmaker(db_url)() as session:
+        flag_id = session.execute(
+            select(Flag.id).where(Flag.assessment_id == assessment_id)
+        ).scalar_one()
+    html = clinician.get(f"/assessments/{assessment_id}").data.decode()
+    assert f'href="/flags/{flag_id}"' in html and "assessment_followup" in html

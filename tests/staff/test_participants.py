@@ -140,3 +140,16 @@ def test_week_count_excludes_older_checkins(clinician, db_url: str) -> None:
     add_checkins(db_url, participant_id, 3, start=utcnow() - timedelta(days=20))
     row = clinician.get("/participants/").data.decode().split("</thead>", 1)[1]
     assert re.findall(r"<td>(.*?)</td>", row)[2] == "0"
+
+
+def test_participant_page_links_their_flags(clinician, db_url: str) -> None:
+    from tests.staff.conftest import add_flag
+
+    participant_id, _ = add_participant(db_url)
+    other_id, _ = add_participant(db_url, "Robin Q")
+    mine = add_flag(
+        db_url, "high_craving", "high", "p-1", "Craving 9", participant_id=participant_id
+    )
+    theirs = add_flag(db_url, "lapse", "high", "p-2", "Used", participant_id=other_id)
+    html = clinician.get(f"/participants/{participant_id}").data.decode()
+    assert f"/flags/{mine}" in html and f"/flags/{theirs}" not in html

@@ -23,6 +23,7 @@ ROUTES = ("/api/flags?status=open", "/api/assessments", "/api/participants/1/che
 
 
 def bearer(token: str) -> dict[str, str]:
+    """The Authorization header for a bearer token."""
     return {"Authorization": f"Bearer {token}"}
 
 

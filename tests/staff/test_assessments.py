@@ -12,11 +12,13 @@ from tests.staff.conftest import add_assessment
 
 
 def status_of(db_url: str, assessment_id: int) -> str:
+    """The lead status as stored now."""
     with get_sessionmaker(db_url)() as session:
         return session.get(Assessment, assessment_id).status
 
 
 def audit_rows(db_url: str) -> list[tuple[str, str, str | None, dict | None]]:
+    """Every audit row as (action, object type, object id, detail), oldest first."""
     with get_sessionmaker(db_url)() as session:
         rows = session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()
         return [(r.action, r.object_type, r.object_id, r.detail) for r in rows]

@@ -28,6 +28,7 @@ from tests.staff.conftest import (
 
 
 def audit_rows(db_url: str) -> list[tuple[str, str, str, str | None]]:
+    """Every audit row as (actor, action, object type, object id), oldest first."""
     with get_sessionmaker(db_url)() as session:
         rows = session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()
         return [(r.actor, r.action, r.object_type, r.object_id) for r in rows]

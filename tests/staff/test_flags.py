@@ -14,10 +14,12 @@ from tests.staff.conversations import CRISIS_TEXT, seed_crisis_conversation
 
 
 def queue_ids(html: bytes) -> list[int]:
+    """The flag ids in a queue page, in the order shown."""
     return [int(i) for i in re.findall(rb'data-flag-id="(\d+)"', html)]
 
 
 def audits(db_url: str, action: str) -> list[AuditEntry]:
+    """The audit rows of one action, oldest first."""
     with get_sessionmaker(db_url)() as session:
         query = select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
         return list(session.execute(query).scalars())
@@ -173,6 +175,7 @@ class _UnreachableStore:
     """Stands in for Rasa's tracker store when its database does not answer."""
 
     async def retrieve_full_tracker(self, conversation_id: str) -> None:
+        """Fail the way a tracker store on a down database does."""
         raise ConnectionError("tracker database down")
 
 

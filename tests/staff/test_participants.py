@@ -19,6 +19,7 @@ from tests.staff.conftest import add_checkins, add_participant
 
 
 def audit_actions(db_url: str) -> list[tuple[str, str, str | None]]:
+    """(action, object type, object id) of every audit row but sign-ins, oldest first."""
     with get_sessionmaker(db_url)() as session:
         rows = session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()
         return [(r.action, r.object_type, r.object_id) for r in rows if r.action != "login"]

@@ -17,14 +17,20 @@ PAGE_SIZE = 100
 @bp.get("/")
 @role_required("admin")
 def index() -> Any:
-    """One page of audit rows, newest first."""
+    """One page of audit rows, newest first; filter by actor, object type and object id."""
     page = max(request.args.get("page", 1, type=int) or 1, 1)
+    filters = {
+        key: request.args.get(key, "").strip()[:128] or None
+        for key in ("actor", "object_type", "object_id")
+    }
     with transaction() as db:
-        entries = list_audit(db, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
-        audit(db, "view", "audit_log", detail={"page": page})
+        entries = list_audit(db, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE, **filters)
+        audit(db, "view", "audit_log", detail={"page": page, **filters})
     return render_template(
         "audit/index.html",
         entries=entries[:PAGE_SIZE],
         page=page,
         has_next=len(entries) > PAGE_SIZE,
+        filters=filters,
+        query={k: v for k, v in filters.items() if v},
     )

@@ -232,16 +232,29 @@ def record_audit(
     return entry
 
 
-def list_audit(session: Session, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
-    """Audit rows, newest first."""
-    return list(
-        session.execute(
-            select(AuditEntry)
-            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-            .limit(limit)
-            .offset(offset)
-        ).scalars()
+def list_audit(
+    session: Session,
+    limit: int = 100,
+    offset: int = 0,
+    *,
+    actor: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+) -> list[AuditEntry]:
+    """Audit rows, newest first, optionally for one actor and/or one object (type and id)."""
+    query = (
+        select(AuditEntry)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    if object_type:
+        query = query.where(AuditEntry.object_type == object_type)
+    if object_id:
+        query = query.where(AuditEntry.object_id == object_id)
+    return list(session.execute(query).scalars())
 
 
 def audit_trail(session: Session, object_type: str, object_id: object) -> list[AuditEntry]:

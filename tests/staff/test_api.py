@@ -106,7 +106,13 @@ def test_assessments_have_the_spec_fields(app: Flask, db_url: str) -> None:
             "conversation_id": "conv-IOP-API001",
             "reference": "IOP-API001",
             "recommendation": "higher_level_of_care",
-            "answers": {"age": 34, "concern": "both", "substances": ["alcohol", "cannabis"]},
+            "answers": {
+                "age": 34,
+                "concern": "both",
+                "substances": ["alcohol", "cannabis"],
+                "preferred_time": "evening",
+                "attend_format": "virtual",
+            },
             "created_at": body[0]["created_at"],
         }
     ]

@@ -36,6 +36,7 @@ def test_leads_list_shows_reference_recommendation_contact_and_status(
     assert re.findall(r"<td>(.*?)</td>", first)[1:] == ["iop", "phone · am", "new"]
     second = html.split("IOP-NONE22", 1)[1].split("</tr>", 1)[0]
     assert "outpatient" in second and "no contact left" in second
+    assert '<td class="small">evening, virtual</td>' in second
     # Contact details themselves are only on the (audited) detail page.
     assert "5550102000" not in html
     assert clinician.get("/assessments/?status=closed").data.count(b"data-assessment-id") == 0

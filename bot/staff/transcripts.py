@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import warnings
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from flask import current_app
+
+from bot.settings import REPO_ROOT
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,14 +39,26 @@ def tracker_store() -> object:
     if store is None:
         store = current_app.extensions.get("iop_tracker_store")
     if store is None:
-        # Imported here: Rasa is heavy and only transcript pages need it.
-        from rasa.shared.core.domain import Domain
-
         from bot.tracker_store import SettingsSQLTrackerStore
 
-        store = SettingsSQLTrackerStore(domain=Domain.empty())
+        store = SettingsSQLTrackerStore(domain=_domain())
         current_app.extensions["iop_tracker_store"] = store
     return store
+
+
+def _domain() -> object:
+    # Imported here: Rasa is heavy and only transcript pages need it. The bot's own domain, so
+    # Rasa knows the slots it replays (without it, it logs an error for every slot event).
+    from rasa.shared.core.domain import Domain
+
+    try:
+        # Rasa's domain warnings are for whoever edits the domain, checked by `rasa data validate`.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return Domain.load(str(REPO_ROOT / "domain.yml"))
+    except Exception:  # noqa: BLE001 - transcripts need only the events, not the slots
+        logger.warning("domain.yml could not be loaded; reading transcripts without its slots")
+        return Domain.empty()
 
 
 def run_coroutine(coroutine: Coroutine) -> object:

@@ -99,3 +99,10 @@ def resolve_token_hash(session: Session, token_hash: object) -> Participant | No
     if participant is None or participant.revoked_at is not None:
         return None
     return participant
+
+
+def participant_for_message(session: Session, metadata: object) -> Participant | None:
+    """The active participant whose token came with a message (its protected metadata), or None."""
+    if not isinstance(metadata, dict):
+        return None
+    return resolve_token_hash(session, metadata.get(TOKEN_HASH_KEY))

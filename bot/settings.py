@@ -60,6 +60,9 @@ class Clinic:
     timezone: str
     hours: dict[str, tuple[time, time]]
     crisis: CrisisLines
+    # Anonymous conversations and assessments are deleted after this many days unless a flag
+    # is open (SPEC §5); the consent step and privacy notice quote it.
+    retention_days: int = 90
 
     def hours_text(self) -> str:
         """Opening hours in plain words, consecutive days with equal hours grouped."""
@@ -98,6 +101,7 @@ class Clinic:
             "crisis_lifeline": self.crisis.lifeline,
             "emergency_number": self.crisis.emergency,
             "crisis_text_line": self.crisis.text_line,
+            "retention_days": str(self.retention_days),
         }
 
 
@@ -145,6 +149,9 @@ def load_clinic(path: Path) -> Clinic:
     except (KeyError, ValueError) as exc:
         raise SettingsError(f"unknown timezone {timezone!r}") from exc
     crisis = data.get("crisis") or {}
+    retention = data.get("retention_days", 90)
+    if isinstance(retention, bool) or not isinstance(retention, int) or not 1 <= retention <= 3650:
+        raise SettingsError(f"retention_days must be a whole number of days, got {retention!r}")
     return Clinic(
         name=_require_text(data, "name", ""),
         phone=_require_text(data, "phone", ""),
@@ -158,6 +165,7 @@ def load_clinic(path: Path) -> Clinic:
             text_line_keyword=_require_text(crisis, "text_line_keyword", "crisis."),
             text_line_number=_require_text(crisis, "text_line_number", "crisis."),
         ),
+        retention_days=retention,
     )
 
 

@@ -165,6 +165,11 @@ class Flag(Base):
     acknowledged_by = Column(String(64))
     resolved_by = Column(String(64))
     resolution_note = Column(Text)
+    # A visitor who asks for a person may leave a way to be called back (only if they choose to).
+    callback_name = Column(String(120))
+    callback_phone = Column(String(32))
+    callback_email = Column(String(254))
+    callback_time = Column(String(64))
 
 
 class StaffUser(Base):

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
 from sqlalchemy import case, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.db.models import FLAG_KINDS, FLAG_SEVERITIES, Assessment, Flag
+from bot.db.models import FLAG_KINDS, FLAG_SEVERITIES, Assessment, CheckIn, Flag
 
 _SEVERITY_ORDER = case({s: i for i, s in enumerate(FLAG_SEVERITIES)}, value=Flag.severity)
 
 
-def _by_dedup_key(session: Session, model: type[Flag] | type[Assessment], key: str):  # noqa: ANN202
+def _by_dedup_key(session: Session, model: type[Flag | Assessment | CheckIn], key: str):  # noqa: ANN202
     """The row of `model` already stored for this dedup key, or None."""
     return session.execute(select(model).where(model.dedup_key == key)).scalar_one_or_none()
 
@@ -101,3 +104,110 @@ def save_assessment(
     if flag.assessment_id is None:
         flag.assessment_id = existing.id
     return existing, flag
+
+
+def save_checkin(
+    session: Session,
+    *,
+    participant_id: int,
+    conversation_id: str,
+    dedup_key: str,
+    mood: int,
+    craving: int,
+    triggers: list[str],
+    used_since_last: bool,
+    substances_used: str | None = None,
+    coping: str | None = None,
+    note: str | None = None,
+) -> tuple[CheckIn, bool]:
+    """Store one completed check-in once per `dedup_key`; (row, True) when newly stored."""
+    existing = _by_dedup_key(session, CheckIn, dedup_key)
+    if existing is not None:
+        return existing, False
+    checkin = CheckIn(
+        participant_id=participant_id,
+        conversation_id=conversation_id,
+        dedup_key=dedup_key,
+        mood=mood,
+        craving=craving,
+        triggers=list(triggers),
+        used_since_last=used_since_last,
+        substances_used=substances_used,
+        coping=coping,
+        note=note,
+    )
+    try:
+        with session.begin_nested():
+            session.add(checkin)
+    except IntegrityError:  # the same final message processed twice at once
+        return _by_dedup_key(session, CheckIn, dedup_key), False
+    return checkin, True
+
+
+def checkins_since(session: Session, participant_id: int, since: datetime) -> list[CheckIn]:
+    """A participant's check-ins from `since` on, oldest first (only theirs)."""
+    query = (
+        select(CheckIn)
+        .where(CheckIn.participant_id == participant_id, CheckIn.created_at >= since)
+        .order_by(CheckIn.created_at, CheckIn.id)
+    )
+    return list(session.execute(query).scalars())
+
+
+def delete_visitor_answers(session: Session, conversation_id: str) -> bool:
+    """Delete a visitor's assessments and their follow-up flags; True if an open crisis flag
+    means the transcript must stay until staff have followed up."""
+    assessments = list(
+        session.execute(
+            select(Assessment).where(Assessment.conversation_id == conversation_id)
+        ).scalars()
+    )
+    ids = [a.id for a in assessments]
+    if ids:
+        for flag in session.execute(select(Flag).where(Flag.assessment_id.in_(ids))).scalars():
+            session.delete(flag)
+        session.flush()
+        for assessment in assessments:
+            session.delete(assessment)
+    open_crisis = session.execute(
+        select(Flag.id).where(
+            Flag.conversation_id == conversation_id,
+            Flag.kind == "crisis",
+            Flag.status != "resolved",
+        )
+    ).first()
+    return open_crisis is not None
+
+
+def record_callback(
+    session: Session,
+    *,
+    conversation_id: str,
+    name: str | None,
+    contact: dict[str, str],
+    best_time: str | None,
+) -> Flag:
+    """Put callback details on the conversation's latest human_request flag (or a new one)."""
+    flag = (
+        session.execute(
+            select(Flag)
+            .where(Flag.conversation_id == conversation_id, Flag.kind == "human_request")
+            .order_by(Flag.created_at.desc(), Flag.id.desc())
+        )
+        .scalars()
+        .first()
+    )
+    if flag is None or flag.status == "resolved":
+        flag = open_flag(
+            session,
+            kind="human_request",
+            severity="normal",
+            conversation_id=conversation_id,
+            reason="Asked to be called back",
+            dedup_key=f"callback:{conversation_id}:{uuid.uuid4().hex}",
+        )
+    flag.callback_name = name
+    flag.callback_phone = contact.get("phone")
+    flag.callback_email = contact.get("email")
+    flag.callback_time = best_time
+    return flag

@@ -16,15 +16,12 @@ from statistics import mean
 
 import yaml
 
+from bot.answers import NUMBER_WORDS, Invalid, Question, normalise, parse_substances, parse_yes_no
 from bot.settings import REPO_ROOT
 
 CONTENT = REPO_ROOT / "content"
 HIGH_CRAVING = 8  # craving >= 8 opens a high_craving flag (SPEC §3.2)
 
-NUMBER_WORDS = {
-    "zero": 0, "none": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
-    "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-}  # fmt: skip
 # Longest phrases are tried first, so "not strong" wins over "strong".
 CRAVING_WORDS = {
     "no craving": 0, "not at all": 0, "nothing": 0, "not really": 1,
@@ -192,3 +189,165 @@ def suggest_coping(triggers: list[str], craving: int, limit: int = 2) -> list[st
         if len(suggestions) >= limit:
             break
     return suggestions or list(content.get("default", ()))[:1]
+
+
+# --- The check-in form's questions (actions/checkin.py asks them one at a time) ---
+
+NO_TRIGGERS = ("nothing", "none", "no triggers", "nothing in particular", "nothing really",
+               "not really", "no", "nope", "nah", "nothing today", "n/a", "na")  # fmt: skip
+GROUPED_TRIGGERS = {"people or places": ["people", "places"]}
+STAYED_SOBER = ("clean", "sober", "stayed clean", "stayed sober", "didn't use", "didnt use",
+                "nothing", "no use", "abstinent", "haven't used", "havent used")  # fmt: skip
+USED_WORDS = ("used", "relapsed", "relapse", "slipped", "slip", "drank", "had a drink",
+              "got high", "smoked", "took", "shot up", "had a few", "using",
+              "drinking")  # fmt: skip
+COPING_SKILLS = {
+    "called someone": ("called", "call", "texted", "talked to", "sponsor", "reached out"),
+    "went to a meeting": ("meeting", "aa", "na meeting", "group", "smart recovery"),
+    "exercise": ("exercise", "run", "ran", "walk", "walked", "gym", "workout", "yoga", "bike"),
+    "breathing or meditation": ("breathing", "breathe", "meditate", "meditated", "meditation",
+                                "mindfulness", "urge surfing"),
+    "prayer": ("pray", "prayed", "prayer", "church"),
+    "music or hobbies": ("music", "guitar", "painted", "drew", "read", "reading", "game",
+                         "cooked", "journal", "journaled", "wrote"),
+    "rest": ("slept", "nap", "rested", "rest"),
+}  # fmt: skip
+NOTHING_TO_ADD = ("nothing to add", "nothing", "no", "nope", "skip", "none", "nah", "n/a",
+                  "not really", "that's all", "thats all", "no thanks")  # fmt: skip
+MAX_NOTE_CHARS = 500
+
+
+def _scale(parse, text: str, ask: str) -> int:  # noqa: ANN001
+    try:
+        value = parse(text)
+    except OutOfRange as exc:
+        raise Invalid(f"That's outside the scale: {exc}.") from exc
+    if value is None:
+        raise Invalid(ask)
+    return value
+
+
+def read_mood(text: str) -> int:
+    """Mood 1-5 from a button, a digit or words ("pretty good", "meh")."""
+    return _scale(parse_mood, text, "How's your mood, from 1 (very low) to 5 (very good)?")
+
+
+def read_craving(text: str) -> int:
+    """Craving 0-10 from "7", "seven", "7/10", "like an 8", "pretty strong"; 12 is re-asked."""
+    return _scale(
+        parse_craving, text, "How strong is your craving right now, from 0 (none) to 10 (worst)?"
+    )
+
+
+def read_triggers(text: str) -> list[str]:
+    """Triggers from free text ("fought with my sister at the bar"); [] for "nothing"."""
+    cleaned = normalise(text)
+    if cleaned in GROUPED_TRIGGERS:
+        return GROUPED_TRIGGERS[cleaned]
+    if cleaned.strip(" .!") in NO_TRIGGERS:
+        return []
+    found = extract_triggers(cleaned)
+    if not found and not cleaned:
+        raise Invalid("What made today harder, if anything? You can say 'nothing'.")
+    return found or ["other"]
+
+
+def read_use(text: str) -> dict:
+    """Any use since the last check-in, and what if said: {"used": bool, "what": str | None}."""
+    cleaned = normalise(text)
+    named = parse_substances(cleaned, strict=True)
+    what = ", ".join(named) if named else None
+    if any(re.search(rf"(?<![\w']){re.escape(w)}(?![\w'])", cleaned) for w in STAYED_SOBER):
+        if not re.search(r"\b(?:but|except)\b", cleaned):
+            return {"used": False, "what": None}
+    try:
+        used = parse_yes_no(cleaned)
+    except Invalid:
+        if named or any(re.search(rf"\b{re.escape(w)}\b", cleaned) for w in USED_WORDS):
+            return {"used": True, "what": what}
+        raise Invalid("Have you used since your last check-in? Yes or no is fine.") from None
+    return {"used": used, "what": what if used else None}
+
+
+def read_used_what(text: str) -> str:
+    """What was used, in the participant's words (trimmed); "rather not say" is respected."""
+    plain = " ".join(str(text).split())[:200]
+    if not plain:
+        raise Invalid("What did you use? You can also say you'd rather not say.")
+    return plain
+
+
+def read_coping_note(text: str) -> dict:
+    """Coping used (known skills from the words) and the free-text note, both optional."""
+    plain = " ".join(str(text).split())[:MAX_NOTE_CHARS]
+    cleaned = normalise(plain).strip(" .!")
+    if cleaned in NOTHING_TO_ADD:
+        return {"coping": None, "note": None}
+    skills = [
+        skill
+        for skill, words in COPING_SKILLS.items()
+        if skill == cleaned
+        or any(re.search(rf"(?<![\w']){re.escape(w)}(?![\w'])", cleaned) for w in words)
+    ]
+    is_button = cleaned in COPING_SKILLS
+    return {"coping": ", ".join(skills) or None, "note": None if is_button else plain}
+
+
+CHECKIN_QUESTIONS: dict[str, Question] = {
+    q.slot: q
+    for q in (
+        Question(
+            "mood", read_mood, "Your mood over time helps you and your counselor spot patterns."
+        ),  # fmt: skip
+        Question(
+            "craving",
+            read_craving,
+            "Tracking cravings shows what raises them and what "
+            "helps, and lets your team step in early.",
+        ),  # fmt: skip
+        Question(
+            "triggers",
+            read_triggers,
+            "Knowing what sets off cravings lets me suggest something that fits.",
+            free_text=True,
+        ),  # fmt: skip
+        Question(
+            "used_since_last",
+            read_use,
+            "Your team uses this to support you, never to "
+            "judge; slips are part of many recoveries.",
+        ),  # fmt: skip
+        Question(
+            "used_what",
+            read_used_what,
+            "It helps your care team offer the right support.",
+            free_text=True,
+        ),  # fmt: skip
+        Question(
+            "coping_note",
+            read_coping_note,
+            "Noting what helped makes it easier to use again; your note goes to your care team.",
+            free_text=True,
+        ),  # fmt: skip
+        Question(
+            "confirm_stop",
+            lambda text: parse_yes_no(text),
+            "If you stop now, nothing from this check-in is saved.",
+        ),  # fmt: skip
+    )
+}
+CHECKIN_SLOTS = (*CHECKIN_QUESTIONS, "stop_requested")
+
+
+def checkin_questions_to_ask(values: dict) -> list[str]:
+    """The check-in slots still to ask, in order (what was used only after a yes)."""
+    if values.get("confirm_stop") is True:
+        return []
+    if values.get("stop_requested"):
+        return ["confirm_stop"]
+    order = ["mood", "craving", "triggers", "used_since_last"]
+    use = values.get("used_since_last") or {}
+    if use.get("used") and not use.get("what"):
+        order.append("used_what")
+    order.append("coping_note")
+    return [slot for slot in order if values.get(slot) is None]

@@ -1,0 +1,207 @@
+"""The daily check-in (SPEC §3.2): only for a participant identified on every message by the
+token hash the channel put in the message metadata; stored exactly once, with flags and a reply
+built from the participant's own history."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import IopAction
+from actions.forms import QuestionForm
+from bot import checkins
+from bot.answers import Question
+from bot.db import get_sessionmaker
+from bot.db.models import Participant
+from bot.db.repositories import checkins_since, open_flag, save_checkin
+from bot.participants import participant_for_message
+from bot.settings import get_settings
+
+
+def current_participant(tracker: Tracker) -> Participant | None:
+    """The active participant whose token came with the latest message, or None."""
+    metadata = (tracker.latest_message or {}).get("metadata")
+    with get_sessionmaker()() as session:
+        participant = participant_for_message(session, metadata)
+        if participant is not None:
+            session.expunge(participant)
+        return participant
+
+
+def same_participant(tracker: Tracker) -> Participant | None:
+    """The participant of this message, if it is the one who started this check-in."""
+    participant = current_participant(tracker)
+    if participant is None or participant.id != tracker.get_slot("checkin_participant"):
+        return None
+    return participant
+
+
+class ValidateCheckinForm(QuestionForm):
+    """Reads each check-in answer; without a valid token on this message, asks nothing more."""
+
+    def name(self) -> str:
+        """Rasa's naming: validate_<form>."""
+        return "validate_checkin_form"
+
+    restart_intents = frozenset({"start_checkin"})
+    extra_interruptions = frozenset({"craving_now"})
+
+    def questions(self) -> Mapping[str, Question]:
+        """The check-in's questions."""
+        return checkins.CHECKIN_QUESTIONS
+
+    def to_ask(self, values: Mapping[str, Any]) -> list[str]:
+        """What's left to ask."""
+        return checkins.checkin_questions_to_ask(dict(values))
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        """No valid token on this message, or another participant's: ask nothing, store nothing."""
+        if not same_participant(tracker):
+            return []
+        return self.to_ask(tracker.slots)
+
+
+class ActionStartCheckin(IopAction):
+    """A fresh check-in; a re-triggered one keeps its key, so it is still stored once."""
+
+    def name(self) -> str:
+        """Name in the domain."""
+        return "action_start_checkin"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Clear the answers; keep or make the check-in key; note whose check-in it is."""
+        participant = current_participant(tracker)
+        key = tracker.get_slot("checkin_key") or uuid.uuid4().hex
+        return [
+            *(SlotSet(s, None) for s in checkins.CHECKIN_SLOTS),
+            SlotSet("checkin_key", key),
+            # Only binds this conversation to one participant: every later message must carry
+            # the same participant's token (checked on each turn), or the check-in ends unsaved.
+            SlotSet("checkin_participant", participant.id if participant else None),
+        ]
+
+
+class ActionCravingSupport(IopAction):
+    """'I'm having a craving right now': support first, then the check-in."""
+
+    def name(self) -> str:
+        """Name in the domain."""
+        return "action_craving_support"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Two things to try now, from the staff-editable coping content."""
+        tips = checkins.suggest_coping([], craving=checkins.HIGH_CRAVING)
+        dispatcher.utter_message(response="utter_craving_support", tips=" ".join(tips))
+        return []
+
+
+def _local_day(moment: datetime, zone: ZoneInfo) -> Any:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(zone).date()
+
+
+class ActionSubmitCheckin(IopAction):
+    """Store the finished check-in once, open its flags, and reply with the person's trend."""
+
+    def name(self) -> str:
+        """Name in the domain."""
+        return "action_submit_checkin"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """No participant or stopped: nothing stored. Otherwise one row and its flags."""
+        clear = [
+            *(SlotSet(s, None) for s in checkins.CHECKIN_SLOTS),
+            SlotSet("checkin_key", None),
+            SlotSet("checkin_participant", None),
+        ]
+        participant = same_participant(tracker)
+        if participant is None:
+            dispatcher.utter_message(response="utter_checkin_needs_link")
+            return clear
+        values = {slot: tracker.get_slot(slot) for slot in checkins.CHECKIN_SLOTS}
+        if values.get("confirm_stop") is True or values.get("mood") is None:
+            dispatcher.utter_message(response="utter_checkin_stopped")
+            return clear
+        use = values.get("used_since_last") or {}
+        coping_note = values.get("coping_note") or {}
+        triggers = list(values.get("triggers") or [])
+        craving = int(values["craving"])
+        key = tracker.get_slot("checkin_key") or uuid.uuid4().hex
+        zone = ZoneInfo(get_settings().clinic.timezone)
+        now = datetime.now(timezone.utc)
+        with get_sessionmaker()() as session, session.begin():
+            checkin, _created = save_checkin(
+                session,
+                participant_id=participant.id,
+                conversation_id=tracker.sender_id,
+                dedup_key=f"checkin:{participant.id}:{key}",
+                mood=int(values["mood"]),
+                craving=craving,
+                triggers=triggers,
+                used_since_last=bool(use.get("used")),
+                substances_used=use.get("what") or values.get("used_what"),
+                coping=coping_note.get("coping"),
+                note=coping_note.get("note"),
+            )
+            flags = []
+            if craving >= checkins.HIGH_CRAVING:
+                flags.append(("high_craving", f"Craving {craving}/10 at check-in"))
+            if use.get("used"):
+                flags.append(("lapse", "Use since the last check-in reported"))
+            for kind, reason in flags:
+                open_flag(
+                    session,
+                    kind=kind,
+                    severity="high",
+                    conversation_id=tracker.sender_id,
+                    participant_id=participant.id,
+                    reason=reason,
+                    dedup_key=f"{kind}:{checkin.dedup_key}",
+                )
+            history = [
+                checkins.DayCraving(_local_day(c.created_at, zone), c.craving, tuple(c.triggers))
+                for c in checkins_since(session, participant.id, now - timedelta(days=15))
+            ]
+        trend = checkins.craving_trend(history, _local_day(now, zone))
+        tips = checkins.suggest_coping(triggers, craving)
+        dispatcher.utter_message(
+            text=checkin_reply(bool(use.get("used")), craving, trend.sentence(), tips)
+        )
+        return clear
+
+
+def checkin_reply(used: bool, craving: int, trend: str, tips: list[str]) -> str:
+    """Thanks, a word without judgement on use or a strong craving, the trend, one or two tips."""
+    parts = ["Thanks for checking in."]
+    if used:
+        parts.append(
+            "Thank you for being honest about using. A slip doesn't erase your progress, and "
+            "your care team will reach out to support you."
+        )
+    elif craving >= checkins.HIGH_CRAVING:
+        parts.append("That's a strong craving, and you're handling it by checking in.")
+    if trend:
+        parts.append(trend)
+    parts.append("Something to try: " + " ".join(tips))
+    return " ".join(parts)

@@ -4,6 +4,7 @@ an urgent flag for staff, so help never waits on the action server or the databa
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -11,8 +12,12 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import IopAction
+from actions.forms import QuestionForm
+from bot.answers import Question
 from bot.db import get_sessionmaker
-from bot.db.repositories import open_flag
+from bot.db.repositories import open_flag, record_callback
+from bot.participants import participant_for_message
+from bot.preassessment import QUESTIONS
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -31,6 +36,10 @@ def flag_latest_message(tracker: Tracker, *, kind: str, severity: str, reason: s
     """Open one flag of `kind` for the user's latest message (a retried action reuses it)."""
     message_id = (tracker.latest_message or {}).get("message_id") or ""
     with get_sessionmaker()() as session, session.begin():
+        # A participant's flag carries their id, so staff see it on their page too.
+        participant = participant_for_message(
+            session, (tracker.latest_message or {}).get("metadata")
+        )
         open_flag(
             session,
             kind=kind,
@@ -39,6 +48,7 @@ def flag_latest_message(tracker: Tracker, *, kind: str, severity: str, reason: s
             reason=reason,
             dedup_key=f"{kind}:{tracker.sender_id}:{message_id}",
             message_id=message_id or None,
+            participant_id=participant.id if participant else None,
         )
 
 
@@ -84,3 +94,74 @@ class ActionRequestHuman(IopAction):
             reason=f"Asked to talk to a person ({'office open' if is_open else 'after hours'})",
         )
         return [SlotSet("office_open", is_open)]
+
+
+CALLBACK_SLOTS = ("contact_name", "contact_method", "contact_time")
+
+
+class ValidateCallbackForm(QuestionForm):
+    """A first name, a phone number or email, and a good time, read like the screening's."""
+
+    def name(self) -> str:
+        """Rasa's naming: validate_<form>."""
+        return "validate_callback_form"
+
+    def questions(self) -> Mapping[str, Question]:
+        """The screening's contact questions, and the stop confirmation."""
+        return {slot: QUESTIONS[slot] for slot in (*CALLBACK_SLOTS, "confirm_stop")}
+
+    def to_ask(self, values: Mapping[str, Any]) -> list[str]:
+        """Contact details still missing, unless the visitor stopped."""
+        if values.get("confirm_stop") is True:
+            return []
+        if values.get("stop_requested"):
+            return ["confirm_stop"]
+        return [slot for slot in CALLBACK_SLOTS if values.get(slot) is None]
+
+
+class ActionStartCallback(IopAction):
+    """Clear any contact details from earlier before asking."""
+
+    def name(self) -> str:
+        """Name in the domain."""
+        return "action_start_callback"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Reset the callback slots."""
+        return [SlotSet(s, None) for s in (*CALLBACK_SLOTS, "confirm_stop", "stop_requested")]
+
+
+class ActionSubmitCallback(IopAction):
+    """Store the callback details on the human_request flag staff will see."""
+
+    def name(self) -> str:
+        """Name in the domain."""
+        return "action_submit_callback"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Save and confirm, or say nothing was passed on."""
+        clear = [SlotSet(s, None) for s in (*CALLBACK_SLOTS, "confirm_stop", "stop_requested")]
+        contact = tracker.get_slot("contact_method")
+        if tracker.get_slot("confirm_stop") is True or not contact:
+            dispatcher.utter_message(response="utter_callback_stopped")
+            return clear
+        name, best_time = tracker.get_slot("contact_name"), tracker.get_slot("contact_time")
+        with get_sessionmaker()() as session, session.begin():
+            record_callback(
+                session,
+                conversation_id=tracker.sender_id,
+                name=name,
+                contact=contact,
+                best_time=best_time,
+            )
+        how = contact.get("phone") or contact.get("email")
+        when = "any time" if best_time in (None, "any") else f"in the {best_time}"
+        dispatcher.utter_message(
+            text=f"Thanks, {name}. Our team will reach you at {how}, {when}, on the next working "
+            "day at the latest. If things get hard before then, call or text 988."
+        )
+        return clear

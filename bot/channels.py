@@ -14,6 +14,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.forget import forget_conversation, take_marker
 from bot.participants import protect_metadata
 from bot.replies import something_went_wrong
 from bot.settings import MAX_MESSAGE_CHARS, MAX_METADATA_BYTES, MAX_SENDER_CHARS
@@ -94,7 +95,10 @@ class GuardedRestInput(RestInput):
             except Exception as exc:  # the visitor gets a calm reply; the log gets no text
                 logger.error("rest: handling a message failed (%s)", type(exc).__name__)
                 collector.messages.append({"text": something_went_wrong()})
-            return response.json(collector.messages)
+            messages, forget = take_marker(collector.messages)
+            if forget:  # the visitor confirmed "delete my data" (actions/privacy.py)
+                forget_conversation(request.app, sender)
+            return response.json(messages)
 
         return webhook
 

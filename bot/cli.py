@@ -127,6 +127,31 @@ def cmd_api_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Delete anonymous conversations and assessments past the retention period."""
+    from rasa.shared.core.domain import Domain
+
+    from bot.retention import purge
+    from bot.tracker_store import SettingsSQLTrackerStore
+
+    days = args.days if args.days is not None else get_settings().clinic.retention_days
+    if days < 1:
+        return _fail("--days must be at least 1", 2)
+    with _database_session() as session:
+        store = SettingsSQLTrackerStore(domain=Domain.empty())
+        result = purge(session, store, days, dry_run=args.dry_run)
+    _print(
+        {
+            "days": days,
+            "dry_run": args.dry_run,
+            "assessments_deleted": result.assessments,
+            "conversations_deleted": result.conversations,
+        },
+        args.json,
+    )
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Start the whole stack in the foreground until Ctrl-C."""
     settings = get_settings()
@@ -203,6 +228,15 @@ def build_parser() -> argparse.ArgumentParser:
     api_token.add_argument("--name", required=True, help="who or what uses the token")
     api_token.add_argument("--role", default="clinician", choices=STAFF_ROLES)
     api_token.set_defaults(func=cmd_api_token)
+
+    purge = commands.add_parser(
+        "purge",
+        parents=[common],
+        help="delete anonymous conversations and assessments past the retention period",
+    )
+    purge.add_argument("--days", type=int, help="default: retention_days in content/clinic.yml")
+    purge.add_argument("--dry-run", action="store_true", help="count only, delete nothing")
+    purge.set_defaults(func=cmd_purge)
 
     serve = commands.add_parser(
         "serve", parents=[common], help="start the Rasa server and the action server"

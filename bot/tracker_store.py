@@ -38,3 +38,14 @@ class SettingsSQLTrackerStore(SQLTrackerStore):
             event_broker=event_broker,
             query=dict(url.query) or None,
         )
+
+    def delete(self, sender_id: str) -> int:
+        """Remove one conversation's events (a visitor's "delete my data"); returns how many."""
+        with self.session_scope() as session:
+            deleted = (
+                session.query(self.SQLEvent)
+                .filter(self.SQLEvent.sender_id == sender_id)
+                .delete(synchronize_session=False)
+            )
+            session.commit()
+        return int(deleted or 0)

@@ -6,15 +6,22 @@ from datetime import date, timedelta
 
 import pytest
 
+from bot.answers import Invalid
 from bot.checkins import (
     TRIGGERS,
     DayCraving,
     OutOfRange,
+    checkin_questions_to_ask,
     coping_content,
     craving_trend,
     extract_triggers,
     parse_craving,
     parse_mood,
+    read_coping_note,
+    read_craving,
+    read_mood,
+    read_triggers,
+    read_use,
     suggest_coping,
 )
 
@@ -140,3 +147,78 @@ def test_coping_without_triggers_has_a_default() -> None:
 
 def test_every_trigger_has_a_coping_suggestion() -> None:
     assert set(SPEC_TRIGGERS) <= set(coping_content())
+
+
+# --- the check-in form's question readers ---
+
+
+@pytest.mark.parametrize("text", ["12", "-1", "11/10"])
+def test_read_craving_reasks_out_of_range(text: str) -> None:
+    with pytest.raises(Invalid, match="outside the scale"):
+        read_craving(text)
+
+
+def test_read_mood_and_craving_reask_what_they_cannot_read() -> None:
+    with pytest.raises(Invalid, match="1 \\(very low\\) to 5"):
+        read_mood("purple")
+    with pytest.raises(Invalid, match="0 \\(none\\) to 10"):
+        read_craving("banana")
+    assert read_mood("meh") == 3 and read_craving("like an 8") == 8
+
+
+@pytest.mark.parametrize(
+    ("text", "triggers"),
+    [
+        ("fought with my sister at the bar", ["conflict", "places"]),
+        ("Nothing", []),
+        ("nothing really", []),
+        ("People or places", ["people", "places"]),
+        ("stressed about rent", ["stress", "money"]),
+        ("my cat knocked over a plant", ["other"]),
+    ],
+)
+def test_read_triggers(text: str, triggers: list[str]) -> None:
+    assert read_triggers(text) == triggers
+
+
+@pytest.mark.parametrize(
+    ("text", "use"),
+    [
+        ("No", {"used": False, "what": None}),
+        ("Yes, alcohol", {"used": True, "what": "alcohol"}),
+        ("Yes", {"used": True, "what": None}),
+        ("had a few beers last night", {"used": True, "what": "alcohol"}),
+        ("relapsed on saturday", {"used": True, "what": None}),
+        ("stayed clean", {"used": False, "what": None}),
+        ("nothing, sober 12 days", {"used": False, "what": None}),
+        ("clean except a joint on friday", {"used": True, "what": "cannabis"}),
+    ],
+)
+def test_read_use(text: str, use: dict) -> None:
+    assert read_use(text) == use
+
+
+def test_read_use_reasks_what_it_cannot_read() -> None:
+    with pytest.raises(Invalid, match="Yes or no"):
+        read_use("purple")
+
+
+def test_read_coping_note_separates_known_skills_from_the_note() -> None:
+    assert read_coping_note("Nothing to add") == {"coping": None, "note": None}
+    assert read_coping_note("Called someone") == {"coping": "called someone", "note": None}
+    both = read_coping_note("went for a run, can we talk about my meds next time")
+    assert both == {
+        "coping": "exercise",
+        "note": "went for a run, can we talk about my meds next time",
+    }
+    assert len(read_coping_note("x" * 2000)["note"]) == 500
+
+
+def test_checkin_questions_branch_on_use_and_stop() -> None:
+    assert checkin_questions_to_ask({}) == [
+        "mood", "craving", "triggers", "used_since_last", "coping_note",
+    ]  # fmt: skip
+    used = {"mood": 3, "craving": 2, "triggers": [], "used_since_last": {"used": True}}
+    assert checkin_questions_to_ask(used) == ["used_what", "coping_note"]
+    assert checkin_questions_to_ask({"stop_requested": True}) == ["confirm_stop"]
+    assert checkin_questions_to_ask({"stop_requested": True, "confirm_stop": True}) == []

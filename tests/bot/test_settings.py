@@ -84,7 +84,8 @@ def test_every_placeholder_in_responses_comes_from_settings() -> None:
     for path in files:
         used |= set(re.findall(r"\{(\w+)\}", path.read_text()))
     assert used, "responses use placeholders"
-    assert used <= set(values), used - set(values)
+    # {tips} is filled by action_craving_support from content/coping.yml, not from settings.
+    assert used - {"tips"} <= set(values), used - {"tips"} - set(values)
 
 
 def test_clinic_details_are_not_written_into_responses() -> None:

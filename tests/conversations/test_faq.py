@@ -114,7 +114,6 @@ def test_two_conversations_do_not_mix(stack) -> None:
 
 BUTTON_TOPICS = {
     "What's the weekly schedule?": "schedule",
-    "Is IOP right for me?": "who_is_it_for",
     "How much does IOP cost?": "cost_insurance",
     "How many weeks does the program last?": "duration",
     "Can I keep working while I do IOP?": "work_school",
@@ -130,7 +129,8 @@ def test_every_follow_up_button_is_known_here() -> None:
         for t in templates
         for b in t.get("buttons", [])
     }
-    assert payloads == set(BUTTON_TOPICS)
+    # "/start_assessment" starts the screening (tests/conversations/test_assessment.py).
+    assert payloads == {*BUTTON_TOPICS, "/start_assessment"}
 
 
 @pytest.mark.parametrize(("payload", "topic"), sorted(BUTTON_TOPICS.items()))

@@ -73,8 +73,33 @@ def test_questions_open_no_flags(chat: Chat, stack_database_url: str) -> None:
 
 
 def test_request_human_gives_phone_hours_and_a_flag(chat: Chat, stack_database_url: str) -> None:
-    answer = chat.texts("can I talk to a real person")[-1]
+    answer = " ".join(chat.texts("can I talk to a real person"))
     assert VALUES["clinic_phone"] in answer and VALUES["clinic_hours"] in answer
     assert ("in the office right now" in answer) == get_settings().clinic.is_open()
     flags = flags_for(stack_database_url, chat.sender)
     assert [(f.kind, f.severity) for f in flags] == [("human_request", "normal")]
+
+
+def test_request_human_offers_a_callback_and_stores_it(chat: Chat, stack_database_url: str) -> None:
+    replies = chat.say("can I talk to a real person")
+    assert replies[-1]["text"].startswith("Would you like someone from our team")
+    assert "first name" in chat.texts("/affirm")[-1]
+    chat.say("Sam")
+    assert "phone number or email" in chat.texts("not telling")[-1]
+    chat.say("555 010 4477")
+    confirmation = chat.texts("Afternoon")[-1]
+    assert "(555) 010-4477" in confirmation and "afternoon" in confirmation
+    [flag] = flags_for(stack_database_url, chat.sender)
+    assert (flag.kind, flag.callback_name, flag.callback_phone, flag.callback_time) == (
+        "human_request",
+        "Sam",
+        "(555) 010-4477",
+        "afternoon",
+    )
+
+
+def test_declining_the_callback_stores_no_contact(chat: Chat, stack_database_url: str) -> None:
+    chat.say("I want to speak to a human")
+    assert "no problem" in chat.texts("/deny")[-1].lower()
+    [flag] = flags_for(stack_database_url, chat.sender)
+    assert flag.callback_phone is None and flag.callback_email is None

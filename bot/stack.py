@@ -103,11 +103,16 @@ def endpoints_for(action_port: int, directory: Path) -> Path:
 
 @dataclass
 class Stack:
-    """The Rasa server and the action server, started and stopped together."""
+    """The Rasa server and the action server (and, when given ports, the staff app and the
+    website), started and stopped together."""
 
     model: Path
     rasa_port: int = 5005
     action_port: int = 5055
+    # The staff app (`python -m bot.staff`) and the website (`python -m bot.web`) start only
+    # when they have a port; each answers GET /healthz with 200 once it is ready.
+    staff_port: int | None = None
+    web_port: int | None = None
     log_dir: Path = REPO_ROOT / "var" / "log"
     # e.g. DATABASE_URL for the action server; overrides the inherited environment
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -123,6 +128,16 @@ class Stack:
     def action_url(self) -> str:
         """Base URL of the action server."""
         return f"http://{LOOPBACK}:{self.action_port}"
+
+    @property
+    def staff_url(self) -> str:
+        """Base URL of the staff app."""
+        return f"http://{LOOPBACK}:{self.staff_port}"
+
+    @property
+    def web_url(self) -> str:
+        """Base URL of the public website."""
+        return f"http://{LOOPBACK}:{self.web_port}"
 
     def _env(self) -> dict[str, str]:
         env = {**os.environ, **SERVICE_ENV, **self.extra_env}
@@ -169,6 +184,32 @@ class Stack:
                 log_path=self.log_dir / "rasa.log",
             ),
         ]
+        if self.staff_port:
+            self.services.append(
+                Service(
+                    name="staff app",
+                    command=[sys.executable, "-m", "bot.staff", "--port", str(self.staff_port)],
+                    ready_url=f"{self.staff_url}/healthz",
+                    log_path=self.log_dir / "staff.log",
+                )
+            )
+        if self.web_port:
+            self.services.append(
+                Service(
+                    name="website",
+                    command=[
+                        sys.executable,
+                        "-m",
+                        "bot.web",
+                        "--port",
+                        str(self.web_port),
+                        "--rasa-url",
+                        self.rasa_url,
+                    ],
+                    ready_url=f"{self.web_url}/healthz",
+                    log_path=self.log_dir / "web.log",
+                )
+            )
         env = self._env()
         deadline = time.monotonic() + timeout
         try:

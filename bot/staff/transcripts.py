@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 from flask import current_app
 
-from bot.settings import REPO_ROOT
+from bot.settings import REPO_ROOT, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +41,28 @@ def tracker_store() -> object:
     if store is None:
         from bot.tracker_store import SettingsSQLTrackerStore
 
+        _check_reachable(get_settings().tracker_database_url)
         store = SettingsSQLTrackerStore(domain=_domain())
         current_app.extensions["iop_tracker_store"] = store
     return store
+
+
+def _check_reachable(url: str) -> None:
+    """Raise if a server database does not answer: Rasa's store would retry forever instead."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from bot.db.engine import normalise_url
+
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        return  # a local file: nothing to wait for
+    engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    finally:
+        engine.dispose()
 
 
 def _domain() -> object:

@@ -171,6 +171,17 @@ def test_transcript_text_is_escaped(clinician, db_url: str) -> None:
     assert b"<script>alert(1)" not in html and b"&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
+def test_flag_page_answers_when_the_tracker_database_is_down(clinician, db_url, monkeypatch):
+    """Rasa's SQL store retries forever on a down server: the page must not hang on it."""
+    from bot.settings import get_settings
+
+    monkeypatch.setenv("TRACKER_DATABASE_URL", "postgresql://postgres@127.0.0.1:9/nothing")
+    get_settings.cache_clear()
+    flag_id = add_flag(db_url)
+    page = clinician.get(f"/flags/{flag_id}")
+    assert page.status_code == 200 and b"could not be read right now" in page.data
+
+
 class _UnreachableStore:
     """Stands in for Rasa's tracker store when its database does not answer."""
 

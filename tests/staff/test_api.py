@@ -22,6 +22,12 @@ from tests.staff.conftest import (
 ROUTES = ("/api/flags?status=open", "/api/assessments", "/api/participants/1/checkins")
 
 
+@pytest.fixture
+def db_url(any_db_url: str) -> str:
+    """These tests run on SQLite and on PostgreSQL."""
+    return any_db_url
+
+
 def bearer(token: str) -> dict[str, str]:
     """The Authorization header for a bearer token."""
     return {"Authorization": f"Bearer {token}"}

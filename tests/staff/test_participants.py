@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from bot.db import get_sessionmaker
@@ -16,6 +17,12 @@ from bot.db.models import AuditEntry, CheckIn, Participant, utcnow
 from bot.participants import resolve_token
 from bot.staff.charts import craving_mood_chart, trigger_chart
 from tests.staff.conftest import add_checkins, add_participant
+
+
+@pytest.fixture
+def db_url(any_db_url: str) -> str:
+    """These tests run on SQLite and on PostgreSQL."""
+    return any_db_url
 
 
 def audit_actions(db_url: str) -> list[tuple[str, str, str | None]]:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from bot.checkins import HIGH_CRAVING
 from bot.db.models import Participant
 from bot.participants import enroll, revoke
 from bot.settings import get_settings
@@ -44,7 +45,9 @@ def index() -> Any:
     with transaction() as db:
         summaries = participant_summaries(db)
         audit(db, "list", "participant", detail={"count": len(summaries)})
-    return render_template("participants/index.html", summaries=summaries)
+    return render_template(
+        "participants/index.html", summaries=summaries, high_craving=HIGH_CRAVING
+    )
 
 
 @bp.post("/")

@@ -43,6 +43,7 @@ def test_list_shows_last_checkin_week_count_and_latest_craving(clinician, db_url
     alex_row = html.split(f'data-participant-id="{alex}"', 1)[1].split("</tr>", 1)[0]
     cells = re.findall(r"<td>(.*?)</td>", alex_row, re.S)
     assert cells[1].strip() != "—" and cells[2] == "7" and cells[3] == "5"
+    assert 'class="high-craving"' not in alex_row
     robin_row = html.split("Robin Q", 1)[1].split("</tr>", 1)[0]
     assert re.findall(r"<td>(.*?)</td>", robin_row)[:3] == ["—", "0", "—"]
     assert ("list", "participant", None) in audit_actions(db_url)
@@ -161,3 +162,10 @@ def test_participant_page_links_their_flags(clinician, db_url: str) -> None:
     theirs = add_flag(db_url, "lapse", "high", "p-2", "Used", participant_id=other_id)
     html = clinician.get(f"/participants/{participant_id}").data.decode()
     assert f"/flags/{mine}" in html and f"/flags/{theirs}" not in html
+
+
+def test_a_high_latest_craving_stands_out(clinician, db_url: str) -> None:
+    participant_id, _ = add_participant(db_url)
+    add_checkins(db_url, participant_id, 4)  # the last craving is (3*3)%11 = 9
+    html = clinician.get("/participants/").data.decode()
+    assert '<td class="high-craving">9</td>' in html

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFProtect
 
 from bot.accounts import ensure_demo_staff
@@ -49,6 +49,9 @@ SECURITY_HEADERS = {
 
 def _security_headers(response: Response) -> Response:
     response.headers.update(SECURITY_HEADERS)
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        # Served over HTTPS (that is when Secure cookies are on): browsers keep to HTTPS.
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
     # Pages and API answers hold health records: never cached by the browser or a proxy.
     if request.endpoint != "static":
         response.headers["Cache-Control"] = "no-store"

@@ -205,6 +205,8 @@ def test_session_cookie_flags(db_url: str) -> None:
         "Set-Cookie"
     ]
     assert "Secure" in cookie
+    assert secure.get("/login").headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "Strict-Transport-Security" not in make_app(db_url).test_client().get("/login").headers
 
 
 def test_security_headers_on_pages(clinician) -> None:

@@ -221,3 +221,25 @@ def test_transcript_on_one_shared_database(any_db_url: str, monkeypatch) -> None
     assert "want to be alive anymore" in html.split('id="flagged-message"', 1)[1]
     store = app.extensions["iop_tracker_store"]
     store.engine.dispose()  # let the per-test PostgreSQL database be dropped
+
+
+def test_open_flags_can_be_acknowledged_from_the_queue(db_url: str) -> None:
+    from tests.staff.conftest import csrf_token, make_app, make_staff
+
+    app = make_app(db_url, WTF_CSRF_ENABLED=True)
+    make_staff(db_url, "casey", "clinician")
+    client = app.test_client()
+    token = csrf_token(client.get("/login").data)
+    sign_in_data = {"username": "casey", "password": "correct horse battery", "csrf_token": token}
+    assert client.post("/login", data=sign_in_data).status_code == 302
+    open_id = add_flag(db_url, reason="first")
+    acked_id = add_flag(db_url, reason="second", status="acknowledged", acknowledged_by="ada")
+    html = client.get("/").data.decode()
+    assert f'action="/flags/{open_id}/acknowledge"' in html
+    assert f'action="/flags/{acked_id}/acknowledge"' not in html
+    response = client.post(
+        f"/flags/{open_id}/acknowledge", data={"csrf_token": csrf_token(html.encode())}
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/flags/{open_id}"
+    assert flag_row(db_url, open_id).acknowledged_by == "casey"

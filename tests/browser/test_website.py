@@ -182,6 +182,8 @@ def test_a_visitor_asks_two_questions_and_reads_the_answers(site: Stack, page: P
     wait_for_reply(page, first_sentence("duration"))
     say(page, "Is it covered by my insurance?")
     wait_for_reply(page, first_sentence("cost_insurance"))
+    for log in site.log_dir.glob("*.log"):  # SPEC §5: no message text in any server's log
+        assert "covered by my insurance" not in log.read_text(errors="replace"), log.name
     # the conversation survives a reload (per-tab session storage), greeting not repeated
     count = page.locator(".rw-response").count()
     page.reload()
@@ -283,6 +285,29 @@ def test_phone_and_desktop_screenshots(site: Stack, browser, artifacts_dir: Path
         page.screenshot(path=str(path))
         assert path.stat().st_size > 10_000
         context.close()
+
+
+def test_checkin_page_on_a_phone(
+    site: Stack, browser, artifacts_dir: Path, stack_database_url: str
+) -> None:
+    _, token = enroll_participant(stack_database_url, "Phone participant")
+    context = browser.new_context(viewport={"width": 375, "height": 812})
+    page = context.new_page()
+    page.goto(f"{site.web_url}/checkin#token={token}")
+    expect(page.locator(".rw-response", has_text="mood")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator(".crisis-banner")).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.screenshot(path=str(artifacts_dir / "website-checkin-phone.png"))
+    context.close()
+
+
+def test_reduced_motion_turns_the_animations_off(site: Stack, page: Page) -> None:
+    page.emulate_media(reduced_motion="reduce")
+    page.goto(site.web_url)
+    launcher = page.get_by_role("button", name=re.compile("Open the chat with our"))
+    expect(launcher).to_be_visible(timeout=WAIT_MS)
+    duration = launcher.evaluate("(el) => getComputedStyle(el).animationDuration")
+    assert float(duration.rstrip("ms")) < 0.1, duration
 
 
 def test_the_landing_page_shows_clinic_details_and_the_privacy_notice(

@@ -1,10 +1,13 @@
 """Crisis detection figures: recall on crisis messages, false alarms on look-alike benign ones.
 
-Parses every message of tests/safety/messages.yml as a conversation's first turn with the trained
-model (NLU pipeline including the spaCy crisis rule layer); a message escalates when its intent is
-`crisis`, which the rules answer with the crisis lines and an urgent flag. Prints figures only.
+Parses every message of a safety set as a conversation's first turn with the trained model (NLU
+pipeline including the spaCy crisis rule layer); a message escalates when its intent is `crisis`,
+which the rules answer with the crisis lines and an urgent flag. Prints figures only.
 
-    .venv/bin/python bench/safety.py [--model models/iop.tar.gz] [--misses]
+Sets (tests/safety/): `messages` is the tuning set (its misses guide patterns and training data);
+`heldout` was written before any model ran on it and is never tuned on: evaluate it rarely.
+
+    .venv/bin/python bench/safety.py [--model models/iop.tar.gz] [--set messages|heldout] [--misses]
 """
 
 from __future__ import annotations
@@ -22,7 +25,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # config.yml names our own NLU components by module path
-MESSAGES = REPO / "tests" / "safety" / "messages.yml"
+SETS = {
+    "messages": REPO / "tests" / "safety" / "messages.yml",
+    "heldout": REPO / "tests" / "safety" / "heldout.yml",
+}
+MESSAGES = SETS["messages"]
 
 
 def load_messages(path: Path = MESSAGES) -> tuple[list[tuple[str, str]], list[str]]:
@@ -34,7 +41,7 @@ def load_messages(path: Path = MESSAGES) -> tuple[list[tuple[str, str]], list[st
 
 
 async def classify(model: Path, texts: list[str]) -> list[tuple[bool, str]]:
-    """(escalates, which layer) for every text."""
+    """(escalates, which layer: `rule`, `classifier` or `-`) for every text."""
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(model))
@@ -48,10 +55,12 @@ async def classify(model: Path, texts: list[str]) -> list[tuple[bool, str]]:
 
 
 def main() -> int:
-    """Print recall per kind, the false-alarm rate and, with --misses, every error."""
+    """Print recall overall and per kind, the false-alarm rate, which layer caught what."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=REPO / "models" / "iop.tar.gz")
+    parser.add_argument("--set", choices=sorted(SETS), default="messages", help="safety set")
     parser.add_argument("--misses", action="store_true", help="list every miss and false alarm")
+    parser.add_argument("--all", action="store_true", help="list every message with its layer")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     from rasa.utils.log_utils import configure_structlog
@@ -59,32 +68,42 @@ def main() -> int:
     configure_structlog(logging.WARNING)  # Rasa's debug log would print every parsed text
     os.chdir(REPO)
 
-    crisis, benign = load_messages()
+    crisis, benign = load_messages(SETS[args.set])
     results = asyncio.run(classify(args.model, [t for t, _ in crisis] + benign))
     crisis_results, benign_results = results[: len(crisis)], results[len(crisis) :]
 
-    caught = [r[0] for r in crisis_results]
-    by_kind: dict[str, list[bool]] = {}
-    for (_, kind), hit in zip(crisis, caught, strict=True):
-        by_kind.setdefault(kind, []).append(hit)
+    by_kind: dict[str, list[tuple[bool, str]]] = {}
+    for (_, kind), result in zip(crisis, crisis_results, strict=True):
+        by_kind.setdefault(kind, []).append(result)
+    caught = sum(hit for hit, _ in crisis_results)
     layers = Counter(layer for hit, layer in crisis_results if hit)
-    false_alarms = sum(r[0] for r in benign_results)
+    alarms = Counter(layer for hit, layer in benign_results if hit)
+    false_alarms = sum(alarms.values())
 
-    print(f"crisis messages {len(crisis)}, benign look-alikes {len(benign)}")
-    print(f"recall              {sum(caught) / len(caught):.3f} ({sum(caught)}/{len(caught)})")
+    print(f"set {args.set}: crisis messages {len(crisis)}, benign look-alikes {len(benign)}")
+    print(f"recall              {caught / len(crisis):.3f} ({caught}/{len(crisis)})")
     print(f"false-alarm rate    {false_alarms / len(benign):.3f} ({false_alarms}/{len(benign)})")
-    print(
-        f"caught by           rule layer {layers['rule']}, classifier only {layers['classifier']}"
-    )
-    for kind, hits in sorted(by_kind.items()):
-        print(f"  {kind:18s} {sum(hits)}/{len(hits)}")
-    if args.misses:
-        for (text, kind), hit in zip(crisis, caught, strict=True):
+    for label, counts in (("caught by", layers), ("false alarms by", alarms)):
+        print(f"{label:20s}rule layer {counts['rule']}, classifier only {counts['classifier']}")
+    print(f"  {'kind':18s} recall   rule classifier")
+    for kind, kind_results in sorted(by_kind.items()):
+        hits = sum(hit for hit, _ in kind_results)
+        kind_layers = Counter(layer for hit, layer in kind_results if hit)
+        print(
+            f"  {kind:18s} {hits:2d}/{len(kind_results):<2d}   {kind_layers['rule']:4d}"
+            f" {kind_layers['classifier']:10d}"
+        )
+    if args.misses or args.all:
+        for (text, kind), (hit, layer) in zip(crisis, crisis_results, strict=True):
             if not hit:
                 print(f"MISSED ({kind}): {text}")
+            elif args.all:
+                print(f"caught ({kind}, {layer}): {text}")
         for text, (hit, layer) in zip(benign, benign_results, strict=True):
             if hit:
                 print(f"FALSE ALARM ({layer}): {text}")
+            elif args.all:
+                print(f"benign ok: {text}")
     return 0
 
 

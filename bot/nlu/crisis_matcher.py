@@ -19,7 +19,7 @@ from rasa.nlu.constants import SPACY_DOCS
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from spacy.matcher import Matcher, PhraseMatcher
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,10 @@ PATTERNS_FILE = Path(__file__).with_name("crisis_patterns.yml")
 CRISIS_INTENT = "crisis"
 # Where the match is recorded on the parse result, for actions (and staff) to see which rule fired.
 MATCH_KEY = "crisis_match"
+FALLBACK_INTENT = "nlu_fallback"
+# Penn tags of a finite verb: the tense of a clause is read from one of these.
+FINITE_TAGS = {"VBD", "VBN", "VBP", "VBZ", "MD"}
+CLAUSE_ENDS = {".", "!", "?", ";", "\n"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,17 @@ class CrisisRules:
         exclusions = [blank.make_doc(str(p)) for p in spec.get("exclusions") or []]
         if exclusions:
             self._exclusions.add("exclusion", exclusions)
+        self._exclusion_patterns = Matcher(self._vocab)
+        for pattern in spec.get("exclusion_patterns") or []:
+            self._exclusion_patterns.add("exclusion", [pattern])
+        past = spec.get("past_guard") or {}
+        self._past_markers = Matcher(self._vocab)
+        for pattern in past.get("markers") or []:
+            self._past_markers.add("past", [pattern])
+        self._present_markers = PhraseMatcher(self._vocab, attr="LOWER")
+        present = [blank.make_doc(str(p)) for p in past.get("present") or []]
+        if present:
+            self._present_markers.add("present", present)
 
     @classmethod
     def from_file(cls, path: Path = PATTERNS_FILE) -> CrisisRules:
@@ -72,14 +87,66 @@ class CrisisRules:
 
     def find(self, doc: Doc) -> CrisisMatch | None:
         """The first crisis match in `doc` that no exclusion overlaps, or None."""
-        excluded = [(start, end) for _, start, end in self._exclusions(doc)]
+        excluded = [(s, e) for _, s, e in self._exclusions(doc) + self._exclusion_patterns(doc)]
         matches = sorted(self._phrases(doc) + self._tokens(doc), key=lambda m: (m[1], m[2]))
         for match_id, start, end in matches:
             if any(s < end and start < e for s, e in excluded):
                 continue
+            if self._told_as_distant_past(doc[start:end]):
+                continue
             rule = self._vocab.strings[match_id]
             return CrisisMatch(self._rule_category[rule], rule, doc[start:end].text)
         return None
+
+    def _told_as_distant_past(self, span: Span) -> bool:
+        """True for a match told in the past tense in a clause dated long ago.
+
+        "I overdosed two years ago, can I join?" is history; "I overdosed years ago and did it
+        again tonight" (a present marker) or "years ago I started and I want to die" (the match
+        is not in the past tense) still fire. Reads part-of-speech tags only: Rasa's SpacyNLP
+        runs without the parser. Without tags nothing is vetoed.
+        """
+        doc = span.doc
+        if not doc.has_annotation("TAG"):
+            return False
+        clause = _clause(span)
+        inside = lambda m: clause.start <= m[1] and m[2] <= clause.end  # noqa: E731
+        if not any(inside(m) for m in self._past_markers(doc)):
+            return False
+        if any(inside(m) for m in self._present_markers(doc)):
+            return False
+        return _past_tense(span, clause)
+
+
+def _clause(span: Span) -> Span:
+    """The stretch of text around `span` between sentence-ending punctuation marks."""
+    doc = span.doc
+    start, end = span.start, span.end
+    while start > 0 and doc[start - 1].text not in CLAUSE_ENDS:
+        start -= 1
+    while end < len(doc) and doc[end].text not in CLAUSE_ENDS:
+        end += 1
+    return doc[start:end]
+
+
+def _past_tense(span: Span, clause: Span) -> bool:
+    """Whether the finite verb of `span` (or the nearest one before it) is in the past tense.
+
+    "I overdosed", "I had a seizure", "used to hit me", "thought about killing myself" are past;
+    "I want to die" is not.
+    """
+    doc = span.doc
+    finite = [t for t in span if t.tag_ in FINITE_TAGS]
+    if not finite:
+        before = [t for t in doc[clause.start : span.start] if t.tag_ in FINITE_TAGS]
+        finite = before[-1:]
+    if not finite:
+        return False
+    verb = finite[0]
+    if verb.tag_ == "VBD" or verb.lower_.endswith("'d"):  # "od'd" is tagged VBZ
+        return True
+    # "had overdosed": a participle after a past auxiliary
+    return verb.tag_ == "VBN" and verb.i > 0 and doc[verb.i - 1].tag_ == "VBD"
 
 
 @lru_cache(maxsize=4)
@@ -124,6 +191,7 @@ class CrisisMatcher(GraphComponent, IntentClassifier):
                 continue
             match = self._rules.find(doc)
             if match is None:
+                _keep_crisis_through_fallback(message)
                 continue
             # Log the rule, never the words (they are the user's message).
             logger.info("crisis rule matched: %s", match.rule.split(":", 2)[0])
@@ -135,3 +203,16 @@ class CrisisMatcher(GraphComponent, IntentClassifier):
             message.set(INTENT_RANKING_KEY, [crisis, *ranking], add_to_output=True)
             message.set(MATCH_KEY, match.as_dict(), add_to_output=True)
         return messages
+
+
+def _keep_crisis_through_fallback(message: Message) -> None:
+    """Undo the fallback when the classifier's own best guess was `crisis`.
+
+    A low-confidence crisis is still a crisis: the fallback would answer "sorry, I didn't get
+    that" to someone who may be in danger.
+    """
+    if (message.get(INTENT) or {}).get("name") != FALLBACK_INTENT:
+        return
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != FALLBACK_INTENT]
+    if ranking and ranking[0].get("name") == CRISIS_INTENT:
+        message.set(INTENT, dict(ranking[0]), add_to_output=True)

@@ -19,10 +19,10 @@ from bot.settings import REPO_ROOT
 
 @lru_cache(maxsize=1)
 def nlp() -> spacy.language.Language:
-    """The same spaCy model Rasa's SpacyNLP loads (path from config.yml)."""
+    """The spaCy model as Rasa's SpacyNLP loads it: path from config.yml, parser disabled."""
     config = yaml.safe_load((REPO_ROOT / "config.yml").read_text())
     path = next(c["model"] for c in config["pipeline"] if c["name"] == "SpacyNLP")
-    return spacy.load(REPO_ROOT / path)
+    return spacy.load(REPO_ROOT / path, disable=["parser"])
 
 
 CRISIS = [
@@ -63,6 +63,72 @@ CRISIS = [
     ("since i quit drinking my heart is racing and i'm shaking uncontrollably", "withdrawal"),
     ("i won't be around much longer", "suicidal"),
     ("really bad chest pain since I stopped the pills", "withdrawal"),
+    # suicidal: someone else, ending it, not wanting to exist, wanting it over, knowing how
+    ("my sister said she's going to kill herself", "suicidal"),
+    ("she is going to end her life", "suicidal"),
+    ("i decided to end things", "suicidal"),
+    ("i'm ending it tonight", "suicidal"),
+    ("i dont wanna b alive", "suicidal"),
+    ("i don't want to exist anymore", "suicidal"),
+    ("i'm done with life", "suicidal"),
+    ("i want it all to be over", "suicidal"),
+    ("i just want everything to stop forever", "suicidal"),
+    ("i already know how i'd do it", "suicidal"),
+    ("i've been researching ways to die", "suicidal"),
+    ("i want to sleep forever", "suicidal"),
+    ("i left a goodbye note on the table", "suicidal"),
+    ("my girlfriend texted me goodbye", "suicidal"),
+    ("i'm going to take all my pills tonight", "suicidal"),
+    ("i took all my pills so i never wake up", "suicidal"),
+    ("is the parking garage high enough to jump from", "suicidal"),
+    ("i'm in the garage and the car is running", "suicidal"),
+    # self_harm: someone else, cutting just now, the urge, bleeding, the blade at hand
+    ("my son has been cutting himself for weeks", "self_harm"),
+    ("i cut again", "self_harm"),
+    ("she cut too deep this time", "self_harm"),
+    ("im cutting rn", "self_harm"),
+    ("the urge to cut is unbearable", "self_harm"),
+    ("my arm won't stop bleeding", "self_harm"),
+    ("i relapsed on self harm", "self_harm"),
+    ("i keep banging my head against the wall", "self_harm"),
+    ("i have the razor out", "self_harm"),
+    ("there's blood everywhere", "self_harm"),
+    # overdose: can't wake, not responding, blue, too much, handfuls, collapsed
+    ("i can't wake him up", "overdose"),
+    ("my friend isn't waking up after taking pills", "overdose"),
+    ("she's not responding at all", "overdose"),
+    ("her lips look purple", "overdose"),
+    ("i took way too many xanax", "overdose"),
+    ("i took 30 of my sleeping pills", "overdose"),
+    ("i swallowed the whole bottle", "overdose"),
+    ("my brother just collapsed after using", "overdose"),
+    ("he shot up and collapsed", "overdose"),
+    ("i relapsed and used way more than i used to", "overdose"),
+    # harm_others: meaning to harm a person, whoever it is
+    ("i'm going to kill my stepdad", "harm_others"),
+    ("gonna stab my coworker", "harm_others"),
+    ("i'm going to kill that guy", "harm_others"),
+    ("i keep thinking about hurting my kids", "harm_others"),
+    ("i'm going to beat him up", "harm_others"),
+    # weapon at hand
+    ("my husband has a gun and is drunk", "weapon"),
+    ("he's waiting outside with a bat", "weapon"),
+    ("he loaded his rifle", "weapon"),
+    ("my roommate is threatening everyone with a knife", "weapon"),
+    # domestic_violence: thrown, threatened, hiding, locked in
+    ("he threw me against the wall", "domestic_violence"),
+    ("he's going to kill me", "domestic_violence"),
+    ("she said she'll kill me if i leave", "domestic_violence"),
+    ("i'm hiding in the closet", "domestic_violence"),
+    ("i'm locked in the bathroom", "domestic_violence"),
+    ("he's banging on the door", "domestic_violence"),
+    # withdrawal: a seizure coming, seeing what isn't there, chest, confusion
+    ("i feel like i'm about to have a seizure", "withdrawal"),
+    ("i quit drinking and i'm having convulsions", "withdrawal"),
+    ("i'm seeing people who aren't there", "withdrawal"),
+    ("i keep seeing bugs on the walls", "withdrawal"),
+    ("my chest hurts so bad since i quit", "withdrawal"),
+    ("he doesn't know where he is", "withdrawal"),
 ]
 
 BENIGN = [
@@ -99,6 +165,65 @@ BENIGN = [
     "my dog had a seizure last year and is fine now",
     "is there a group for people who self-harm?",
     "my cat is hiding from the vacuum",
+    # look-alikes of the newer families
+    "he hurt himself playing soccer",
+    "my kid cut himself shaving for the first time lol",
+    "i want to end things with my boyfriend, he's toxic",
+    "i don't want to live with my parents anymore",
+    "i don't want to live in this town forever",
+    "i never wake up on time for morning group",
+    "i take all my meds at 8am every day",
+    "i take all my meds to stay stable",
+    "i cut my hair again",
+    "i got a new razor for shaving",
+    "i can't wake up early for group",
+    "my counselor is not responding to my emails",
+    "my phone is not responding",
+    "i painted my nails purple",
+    "i took too much time off work",
+    "i take 20 mg of lexapro",
+    "i ate a whole box of cookies lol",
+    "i'm going to beat my brother at chess",
+    "i'm going to kill it at my interview",
+    "i need to kill some time before group",
+    "i'm going to hurt my mom's feelings if i skip thanksgiving",
+    "i have a gun license, is that an issue?",
+    "i cut my finger with a knife making dinner",
+    "the knife skills class was fun",
+    "my sponsor pushed me to join iop",
+    "my sponsor pushed me into joining",
+    "my boss is going to kill me if i'm late",
+    "i'm locked in for the fall session",
+    "friends who aren't there for me are not friends",
+    "i don't know where i am going with my life",
+    "how do i lower my risk of overdosing if i ever slip",
+    "hit me up when the schedule is out",
+]
+
+# Told as history, dated long ago, and nothing says it is happening again: the past guard.
+PAST = [
+    "i overdosed two years ago and i've been clean since, can i join?",
+    "i attempted suicide a few years ago, does that matter?",
+    "i attempted suicide in college and i've been stable for years, can i still enroll",
+    "my husband used to hit me, we're divorced now",
+    "i cut myself in high school but i'm fine now",
+    "i had a seizure when i quit drinking last year",
+    "i od'd twice back when i was using heroin, clean now",
+    "i had the dts the last time i quit, is outpatient safe for me",
+    "I thought about killing myself a lot in 2019 but therapy helped",
+]
+
+# The same words happening now, or said in the present tense: the guard must not veto them.
+NOT_PAST = [
+    ("i overdosed", "overdose"),
+    ("i overdosed two years ago and i just did it again", "overdose"),
+    ("my husband used to hit me and he's hitting me again", "domestic_violence"),
+    ("i cut myself last night", "self_harm"),
+    ("he choked me last night", "domestic_violence"),
+    ("i had a seizure this morning after quitting drinking", "withdrawal"),
+    ("years ago i started drinking and now i want to die", "suicidal"),
+    ("i tried to kill myself last year and i want to die", "suicidal"),
+    ("I attempted suicide years ago and I'm going to do it right now", "suicidal"),
 ]
 
 
@@ -117,6 +242,26 @@ def test_crisis_language_matches(rules: CrisisRules, text: str, category: str) -
 @pytest.mark.parametrize("text", BENIGN)
 def test_figures_of_speech_do_not_match(rules: CrisisRules, text: str) -> None:
     assert rules.find(nlp()(text)) is None
+
+
+@pytest.mark.parametrize("text", PAST)
+def test_history_long_ago_does_not_match(rules: CrisisRules, text: str) -> None:
+    assert rules.find(nlp()(text)) is None
+
+
+@pytest.mark.parametrize(("text", "category"), NOT_PAST)
+def test_past_guard_keeps_what_is_happening_now(
+    rules: CrisisRules, text: str, category: str
+) -> None:
+    match = rules.find(nlp()(text))
+    assert match is not None, text
+    assert match.category == category
+
+
+def test_without_tags_the_past_guard_vetoes_nothing(rules: CrisisRules) -> None:
+    """A doc the tagger never saw keeps its phrase matches."""
+    doc = spacy.blank("en")("i od two years ago")
+    assert rules._told_as_distant_past(doc[1:2]) is False
 
 
 def test_component_overrides_the_classifier(tmp_path) -> None:
@@ -147,3 +292,34 @@ def test_an_exclusion_vetoes_only_the_match_it_overlaps(rules: CrisisRules) -> N
     text = "I killed myself laughing at that show, but honestly I want to kill myself"
     match = rules.find(nlp()(text))
     assert match is not None and match.matched_text == "kill myself"
+
+
+def test_a_fallback_over_a_crisis_guess_stays_crisis(tmp_path) -> None:
+    """When the classifier's best guess was `crisis` but too unsure, the fallback must not win."""
+    component = CrisisMatcher.create(
+        CrisisMatcher.get_default_config(),
+        LocalModelStorage(tmp_path),
+        Resource("crisis"),
+        ExecutionContext(GraphSchema({}), "test"),
+    )
+    messages = []
+    for best in ("crisis", "faq"):
+        text = "everything feels pointless lately"
+        message = Message(data={"text": text})
+        message.set(SPACY_DOCS["text"], nlp()(text))
+        message.set("intent", {"name": "nlu_fallback", "confidence": 0.5})
+        message.set(
+            "intent_ranking",
+            [
+                {"name": "nlu_fallback", "confidence": 0.5},
+                {"name": best, "confidence": 0.41},
+                {"name": "out_of_scope", "confidence": 0.3},
+            ],
+        )
+        messages.append(message)
+
+    crisis, other = component.process(messages)
+
+    assert crisis.get("intent") == {"name": "crisis", "confidence": 0.41}
+    assert crisis.get("crisis_match") is None
+    assert other.get("intent")["name"] == "nlu_fallback"

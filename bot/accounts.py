@@ -144,3 +144,25 @@ def ensure_demo_staff(session: Session) -> tuple[str, str] | None:
     password = secrets.token_urlsafe(18)
     create_staff(session, DEMO_USERNAME, password, "admin")
     return DEMO_USERNAME, password
+
+
+def list_staff(session: Session) -> list[StaffUser]:
+    """Every staff login, by username."""
+    return list(session.execute(select(StaffUser).order_by(StaffUser.username)).scalars())
+
+
+def set_staff_active(session: Session, user_id: int, active: bool) -> StaffUser | None:
+    """Turn a staff login off (it can no longer sign in) or back on; None if no such login."""
+    user = session.get(StaffUser, user_id)
+    if user is not None:
+        user.active = active
+    return user
+
+
+def unlock_staff(session: Session, user_id: int) -> StaffUser | None:
+    """Lift a lockout and forget counted failures; None if no such login."""
+    user = session.get(StaffUser, user_id)
+    if user is not None:
+        user.locked_until = None
+        user.failed_logins = 0
+    return user

@@ -10,7 +10,8 @@ Routes and roles (admins may do everything clinicians may):
                 GET /assessments/, GET /assessments/<id>, POST /assessments/<id>/status,
                 POST /logout
   admin         POST /participants/ (enroll), POST /participants/<id>/revoke,
-                POST /participants/<id>/link (new link), GET /audit/
+                POST /participants/<id>/link (new link), GET /audit/,
+                GET /staff/, POST /staff/ (new login), POST /staff/<id>/active, /staff/<id>/unlock
   API (bearer)  clinician or admin token: GET /api/flags, /api/assessments,
                 /api/participants/<id>/checkins; admin token: GET /api/audit
 
@@ -61,7 +62,7 @@ def _security_headers(response: Response) -> Response:
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the staff app; `overrides` replace configuration values (tests, deployments)."""
-    from bot.staff import api, assessments, audit_log, auth, errors, flags, participants
+    from bot.staff import accounts, api, assessments, audit_log, auth, errors, flags, participants
 
     app = Flask(__name__)
     app.config.update(default_config())
@@ -76,6 +77,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         participants.bp,
         assessments.bp,
         audit_log.bp,
+        accounts.bp,
         api.bp,
     ):
         app.register_blueprint(blueprint)

@@ -150,6 +150,10 @@ def test_idle_timeout_is_configurable(db_url: str) -> None:
         ("POST", "/participants/1/revoke"),
         ("POST", "/participants/1/link"),
         ("GET", "/audit/"),
+        ("GET", "/staff/"),
+        ("POST", "/staff/"),
+        ("POST", "/staff/1/active"),
+        ("POST", "/staff/1/unlock"),
     ],
 )
 def test_clinicians_get_403_on_admin_routes(clinician, db_url: str, method: str, url: str) -> None:
@@ -262,7 +266,7 @@ def test_every_form_post_without_a_csrf_token_is_refused(db_url: str) -> None:
         for rule in app.url_map.iter_rules()
         if "POST" in rule.methods and not rule.rule.startswith("/api/")
     ]
-    assert len(posts) == 8
+    assert len(posts) == 11
     for rule in posts:
         url = re.sub(r"<(?:int:)?[a-z_]+>", "1", rule.rule)
         response = client.post(url, data={"name": "Eve", "note": "x", "status": "contacted"})

@@ -1,0 +1,89 @@
+"""Staff logins (admins only): the list, a new login, turn a login off or on, lift a lockout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from bot.accounts import (
+    MIN_PASSWORD_CHARS,
+    AccountError,
+    create_staff,
+    list_staff,
+    set_staff_active,
+    unlock_staff,
+)
+from bot.db.models import STAFF_ROLES, utcnow
+from bot.staff.auth import role_required
+from bot.staff.db import audit, transaction
+
+bp = Blueprint("accounts", __name__, url_prefix="/staff")
+
+
+@bp.get("/")
+@role_required("admin")
+def index() -> Any:
+    """Every staff login with its role, state and last sign-in."""
+    with transaction() as db:
+        users = list_staff(db)
+        audit(db, "list", "staff_user", detail={"count": len(users)})
+    return render_template(
+        "accounts/index.html",
+        users=users,
+        roles=STAFF_ROLES,
+        now=utcnow(),
+        min_password=MIN_PASSWORD_CHARS,
+    )
+
+
+@bp.post("/")
+@role_required("admin")
+def create() -> Any:
+    """Create a login with a first password the admin hands over in person."""
+    try:
+        with transaction() as db:
+            user = create_staff(
+                db,
+                request.form.get("username", ""),
+                request.form.get("password", ""),
+                request.form.get("role", ""),
+            )
+            audit(db, "create", "staff_user", user.id, {"role": user.role})
+            username = user.username
+    except AccountError as exc:
+        abort(400, description=str(exc))
+    flash(f"Login {username} created.")
+    return redirect(url_for("accounts.index"), 303)
+
+
+@bp.post("/<int:user_id>/active")
+@role_required("admin")
+def set_active(user_id: int) -> Any:
+    """Turn a login off or on; admins cannot turn off their own."""
+    active = request.form.get("active") == "1"
+    if user_id == current_user.id and not active:
+        abort(400, description="You cannot turn off your own login.")
+    with transaction() as db:
+        user = set_staff_active(db, user_id, active)
+        if user is None:
+            abort(404)
+        audit(db, "activate" if active else "deactivate", "staff_user", user_id)
+        username = user.username
+    flash(f"Login {username} turned {'on' if active else 'off'}.")
+    return redirect(url_for("accounts.index"), 303)
+
+
+@bp.post("/<int:user_id>/unlock")
+@role_required("admin")
+def unlock(user_id: int) -> Any:
+    """Lift a lockout before its 15 minutes are up."""
+    with transaction() as db:
+        user = unlock_staff(db, user_id)
+        if user is None:
+            abort(404)
+        audit(db, "unlock", "staff_user", user_id)
+        username = user.username
+    flash(f"Login {username} unlocked.")
+    return redirect(url_for("accounts.index"), 303)

@@ -1,0 +1,70 @@
+"""Staff logins page (admins): create, turn off / on, unlock; clinicians cannot reach it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.db import get_sessionmaker
+from bot.db.models import AuditEntry, StaffUser, utcnow
+from tests.staff.conftest import PASSWORD, make_staff, sign_in
+
+
+def user(db_url: str, username: str) -> StaffUser | None:
+    """A staff login as stored now."""
+    with get_sessionmaker(db_url)() as session:
+        return session.execute(
+            select(StaffUser).where(StaffUser.username == username)
+        ).scalar_one_or_none()
+
+
+def test_admin_creates_a_login_that_can_sign_in(app, admin, db_url: str) -> None:
+    response = admin.post(
+        "/staff/", data={"username": "Robin", "password": PASSWORD, "role": "clinician"}
+    )
+    assert response.status_code == 303
+    assert user(db_url, "robin").role == "clinician"
+    sign_in(app.test_client(), "robin")
+    assert b"robin" in admin.get("/staff/").data
+    refused = admin.post("/staff/", data={"username": "sam", "password": "short", "role": "admin"})
+    assert refused.status_code == 400 and b"at least 12 characters" in refused.data
+    assert user(db_url, "sam") is None
+    with get_sessionmaker(db_url)() as session:
+        actions = session.execute(select(AuditEntry.action, AuditEntry.object_type)).all()
+    assert ("create", "staff_user") in actions
+
+
+def test_turning_a_login_off_ends_its_session_at_once(app, admin, db_url: str) -> None:
+    make_staff(db_url, "casey", "clinician")
+    casey = app.test_client()
+    sign_in(casey, "casey")
+    casey_id = user(db_url, "casey").id
+    assert admin.post(f"/staff/{casey_id}/active", data={"active": "0"}).status_code == 303
+    assert user(db_url, "casey").active is False
+    assert casey.get("/").status_code == 302  # the open session no longer works
+    refused = app.test_client().post("/login", data={"username": "casey", "password": PASSWORD})
+    assert refused.status_code == 401
+    assert admin.post(f"/staff/{casey_id}/active", data={"active": "1"}).status_code == 303
+    sign_in(app.test_client(), "casey")
+
+
+def test_admins_cannot_turn_themselves_off(admin, db_url: str) -> None:
+    own_id = user(db_url, "ada").id
+    response = admin.post(f"/staff/{own_id}/active", data={"active": "0"})
+    assert response.status_code == 400 and user(db_url, "ada").active is True
+    assert admin.post("/staff/999/active", data={"active": "0"}).status_code == 404
+
+
+def test_unlock_lifts_a_lockout(app, admin, db_url: str) -> None:
+    make_staff(db_url, "casey", "clinician")
+    with get_sessionmaker(db_url)() as session, session.begin():
+        locked = session.execute(select(StaffUser).where(StaffUser.username == "casey"))
+        locked.scalar_one().locked_until = utcnow() + timedelta(minutes=10)
+    page = admin.get("/staff/").data.decode()
+    assert "locked until" in page and "Unlock</button>" in page
+    casey_id = user(db_url, "casey").id
+    assert admin.post(f"/staff/{casey_id}/unlock").status_code == 303
+    assert user(db_url, "casey").locked_until is None
+    sign_in(app.test_client(), "casey")
+    assert admin.post("/staff/999/unlock").status_code == 404

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from rasa.core.channels.channel import UserMessage
@@ -60,6 +61,12 @@ def channel_with_recorder(credentials: dict) -> tuple[WebsiteSocketIOInput, Reco
     return channel, recorder
 
 
+def run(coroutine: Coroutine) -> object:
+    """Run a handler on a loop of its own (playwright's sync API may hold this thread's loop)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def handler(channel: WebsiteSocketIOInput, event: str):
     return channel.sio.handlers["/"][event]
 
@@ -96,11 +103,11 @@ def test_wildcards_and_non_web_origins_are_refused(bad: str) -> None:
 
 def test_session_request_awaits_enter_room(website: str) -> None:
     channel, recorder = channel_with_recorder(CREDENTIALS)
-    asyncio.run(handler(channel, "session_request")("sid-1", {"session_id": "abc"}))
+    run(handler(channel, "session_request")("sid-1", {"session_id": "abc"}))
     # Rasa 3.6 calls the coroutine without await: the room was never joined
     assert recorder.rooms == [("sid-1", "abc")]
     assert recorder.emitted == [("session_confirm", "abc", "sid-1")]
-    asyncio.run(handler(channel, "session_request")("sid-2", None))
+    run(handler(channel, "session_request")("sid-2", None))
     (_, new_session, _) = recorder.emitted[-1]
     assert recorder.rooms[-1] == ("sid-2", new_session) and len(new_session) == 32
 
@@ -108,7 +115,7 @@ def test_session_request_awaits_enter_room(website: str) -> None:
 def test_the_token_is_swapped_for_its_hash(website: str) -> None:
     channel, recorder = channel_with_recorder(CREDENTIALS)
     data = {"message": "/start_checkin", "session_id": "s-1", "customData": {TOKEN_KEY: TOKEN}}
-    asyncio.run(handler(channel, "user_uttered")("sid-1", data))
+    run(handler(channel, "user_uttered")("sid-1", data))
     [message] = recorder.messages
     assert message.sender_id == "s-1" and message.text == "/start_checkin"
     assert message.metadata == {TOKEN_HASH_KEY: hash_token(TOKEN)}
@@ -118,7 +125,7 @@ def test_the_token_is_swapped_for_its_hash(website: str) -> None:
 def test_metadata_sent_as_json_text_is_read_too(website: str) -> None:
     channel, recorder = channel_with_recorder(CREDENTIALS)
     data = {"message": "hi", "session_id": "s-1", "customData": f'{{"{TOKEN_KEY}": "{TOKEN}"}}'}
-    asyncio.run(handler(channel, "user_uttered")("sid-1", data))
+    run(handler(channel, "user_uttered")("sid-1", data))
     assert recorder.messages[0].metadata == {TOKEN_HASH_KEY: hash_token(TOKEN)}
 
 
@@ -135,7 +142,7 @@ def test_metadata_sent_as_json_text_is_read_too(website: str) -> None:
 )
 def test_bad_input_gets_a_reply_and_reaches_no_one(website: str, data: object, reply: str) -> None:
     channel, recorder = channel_with_recorder(CREDENTIALS)
-    asyncio.run(handler(channel, "user_uttered")("sid-1", data))
+    run(handler(channel, "user_uttered")("sid-1", data))
     assert recorder.messages == []
     [(event, payload, room)] = recorder.emitted
     assert (event, room) == ("bot_uttered", "sid-1") and reply in payload["text"]
@@ -157,7 +164,7 @@ def test_no_message_text_or_token_in_the_logs(
         {"message": secret, "session_id": "s-1", "customData": {TOKEN_KEY: TOKEN}},
         {"message": secret * 200, "session_id": "s-1"},
     ):
-        asyncio.run(handler(channel, "user_uttered")("sid-1", data))
+        run(handler(channel, "user_uttered")("sid-1", data))
     assert "something went wrong" in recorder.emitted[0][1]["text"].lower()
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "RuntimeError" in logged  # the failure itself is logged
@@ -175,5 +182,5 @@ def test_the_forget_marker_never_reaches_the_browser(website: str) -> None:
     channel.blueprint(deleting)
     channel.sio.emit = recorder.emit
     channel.sio.enter_room = recorder.enter_room
-    asyncio.run(handler(channel, "user_uttered")("sid-1", {"message": "yes", "session_id": "s"}))
+    run(handler(channel, "user_uttered")("sid-1", {"message": "yes", "session_id": "s"}))
     assert recorder.emitted == [("bot_uttered", {"custom": {"forget": 1}}, "s")]

@@ -166,3 +166,25 @@ def unlock_staff(session: Session, user_id: int) -> StaffUser | None:
         user.locked_until = None
         user.failed_logins = 0
     return user
+
+
+def change_password(session: Session, user_id: int, current: str, new: str) -> None:
+    """Replace a staff member's password after checking the current one."""
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise AccountError("no such login")
+    now = utcnow()
+    if user.locked_until is not None and user.locked_until > now:
+        raise AccountError("this login is locked; try again later")
+    if not _verify(user.password_hash, current):
+        # Counted like failed sign-ins, so a borrowed session cannot guess the password.
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until = now + LOCKOUT
+            user.failed_logins = 0
+        raise AccountError("the current password is wrong")
+    if len(new) < MIN_PASSWORD_CHARS:
+        raise AccountError(f"password: at least {MIN_PASSWORD_CHARS} characters")
+    if new == current:
+        raise AccountError("the new password must differ from the current one")
+    user.password_hash = _hasher.hash(new)

@@ -8,7 +8,7 @@ Routes and roles (admins may do everything clinicians may):
                 POST /flags/<id>/acknowledge, POST /flags/<id>/resolve,
                 GET /participants/, GET /participants/<id>, GET /participants/<id>/checkins.csv,
                 GET /assessments/, GET /assessments/<id>, POST /assessments/<id>/status,
-                POST /logout
+                POST /logout, GET/POST /staff/password (your own password)
   admin         POST /participants/ (enroll), POST /participants/<id>/revoke,
                 POST /participants/<id>/link (new link), GET /audit/,
                 GET /staff/, POST /staff/ (new login), POST /staff/<id>/active, /staff/<id>/unlock

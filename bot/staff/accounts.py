@@ -1,15 +1,17 @@
-"""Staff logins (admins only): the list, a new login, turn a login off or on, lift a lockout."""
+"""Staff logins: the list, a new login, turn one off or on, lift a lockout (admins); and
+changing your own password (everyone)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from bot.accounts import (
     MIN_PASSWORD_CHARS,
     AccountError,
+    change_password,
     create_staff,
     list_staff,
     set_staff_active,
@@ -87,3 +89,26 @@ def unlock(user_id: int) -> Any:
         username = user.username
     flash(f"Login {username} unlocked.")
     return redirect(url_for("accounts.index"), 303)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password() -> Any:
+    """Change your own password (the current one is asked for again)."""
+    if request.method == "POST":
+        new = request.form.get("new_password", "")
+        if new != request.form.get("new_password_again", ""):
+            abort(400, description="The two new passwords differ.")
+        with transaction() as db:
+            try:
+                change_password(db, current_user.id, request.form.get("current_password", ""), new)
+            except AccountError as exc:
+                error = str(exc)  # the failure count above is committed with this transaction
+            else:
+                error = None
+                audit(db, "change_password", "staff_user", current_user.id)
+        if error:
+            abort(400, description=error)
+        flash("Password changed.")
+        return redirect(url_for("flags.queue"), 303)
+    return render_template("accounts/password.html", min_password=MIN_PASSWORD_CHARS)

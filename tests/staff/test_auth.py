@@ -266,7 +266,7 @@ def test_every_form_post_without_a_csrf_token_is_refused(db_url: str) -> None:
         for rule in app.url_map.iter_rules()
         if "POST" in rule.methods and not rule.rule.startswith("/api/")
     ]
-    assert len(posts) == 11
+    assert len(posts) == 12
     for rule in posts:
         url = re.sub(r"<(?:int:)?[a-z_]+>", "1", rule.rule)
         response = client.post(url, data={"name": "Eve", "note": "x", "status": "contacted"})

@@ -68,3 +68,39 @@ def test_unlock_lifts_a_lockout(app, admin, db_url: str) -> None:
     assert user(db_url, "casey").locked_until is None
     sign_in(app.test_client(), "casey")
     assert admin.post("/staff/999/unlock").status_code == 404
+
+
+def test_staff_change_their_own_password(app, clinician, db_url: str) -> None:
+    new = "a much longer new passphrase"
+    assert clinician.get("/staff/password").status_code == 200
+    wrong = clinician.post(
+        "/staff/password",
+        data={"current_password": "nope", "new_password": new, "new_password_again": new},
+    )
+    assert wrong.status_code == 400 and b"current password is wrong" in wrong.data
+    differ = clinician.post(
+        "/staff/password",
+        data={"current_password": PASSWORD, "new_password": new, "new_password_again": new + "x"},
+    )
+    assert differ.status_code == 400
+    sign_in(app.test_client(), "casey")  # nothing changed yet
+    done = clinician.post(
+        "/staff/password",
+        data={"current_password": PASSWORD, "new_password": new, "new_password_again": new},
+    )
+    assert done.status_code == 303
+    old = app.test_client().post("/login", data={"username": "casey", "password": PASSWORD})
+    assert old.status_code == 401
+    sign_in(app.test_client(), "casey", new)
+
+
+def test_guessing_the_current_password_locks_the_login(app, clinician, db_url: str) -> None:
+    new = "a much longer new passphrase"
+    guess = {"current_password": "guess", "new_password": new, "new_password_again": new}
+    for _ in range(5):
+        assert clinician.post("/staff/password", data=guess).status_code == 400
+    assert user(db_url, "casey").locked_until is not None
+    right = {"current_password": PASSWORD, "new_password": new, "new_password_again": new}
+    assert b"locked" in clinician.post("/staff/password", data=right).data
+    refused = app.test_client().post("/login", data={"username": "casey", "password": PASSWORD})
+    assert refused.status_code == 401 and b"locked" in refused.data

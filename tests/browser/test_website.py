@@ -210,6 +210,21 @@ def test_buttons_through_the_preassessment_store_an_assessment(
     assert row.reference in reply
 
 
+def test_keyboard_only(site: Stack, page: Page) -> None:
+    page.goto(site.web_url)
+    for _ in range(20):  # Tab until the "Open the chat" button has focus
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "open-chat":
+            break
+    else:
+        pytest.fail("the Open the chat button is not reachable with Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Your message")).to_be_focused(timeout=WAIT_MS)
+    page.keyboard.type("Do you offer virtual sessions?")
+    page.keyboard.press("Enter")
+    wait_for_reply(page, first_sentence("transportation_telehealth"))
+
+
 def test_a_crisis_message_shows_the_crisis_lines(site: Stack, page: Page) -> None:
     open_chat(page, site.web_url)
     say(page, "i don't want to live anymore")
@@ -229,7 +244,10 @@ def test_a_participant_link_does_a_checkin_that_is_stored(
     page.goto(f"{site.web_url}/checkin#token={token}")
     expect(page.locator(".rw-response", has_text="mood")).to_be_visible(timeout=WAIT_MS)
     assert urlsplit(page.url).fragment == ""  # the token left the address bar
-    for payload in CHECKIN_BUTTONS:
+    choose(page, CHECKIN_BUTTONS[0])
+    page.wait_for_function(SHOWN_BUTTON_TITLE, arg=CHECKIN_BUTTONS[1], timeout=WAIT_MS)
+    page.reload()  # the link's fragment is gone: the page keeps the token for this tab only
+    for payload in CHECKIN_BUTTONS[1:]:
         choose(page, payload)
     wait_for_reply(page, "Thanks for checking in.")
     with get_sessionmaker(stack_database_url)() as session:

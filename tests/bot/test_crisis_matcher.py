@@ -82,6 +82,21 @@ CRISIS = [
     ("i took all my pills so i never wake up", "suicidal"),
     ("is the parking garage high enough to jump from", "suicidal"),
     ("i'm in the garage and the car is running", "suicidal"),
+    ("i'd rather be dead", "suicidal"),
+    ("i feel like dying", "suicidal"),
+    ("i wanna disappear forever", "suicidal"),
+    ("i'm not going to be alive much longer", "suicidal"),
+    ("goodbye forever", "suicidal"),
+    ("i'm gonna off myself", "suicidal"),
+    ("sucidal tonight", "suicidal"),
+    ("i want to jump in front of a train", "suicidal"),
+    ("i'm going to overdose on purpose", "suicidal"),
+    ("i'm going to slit my wrists", "self_harm"),
+    ("i hit myself until i bruise", "self_harm"),
+    ("i just took a bottle of pills", "overdose"),
+    ("my son is threatening to kill us", "harm_others"),
+    ("help he's trying to break in", "domestic_violence"),
+    ("i'm shaking and seeing things since i quit drinking", "withdrawal"),
     # self_harm: someone else, cutting just now, the urge, bleeding, the blade at hand
     ("my son has been cutting himself for weeks", "self_harm"),
     ("i cut again", "self_harm"),
@@ -198,6 +213,12 @@ BENIGN = [
     "i don't know where i am going with my life",
     "how do i lower my risk of overdosing if i ever slip",
     "hit me up when the schedule is out",
+    "i'd rather die than sing karaoke at the alumni party",
+    "i see things differently now that i'm sober",
+    "i took a bunch of pictures at the picnic",
+    "is there a break in the middle of group?",
+    "i broke into tears at family night",
+    "my laptop isn't responding again",
 ]
 
 # Told as history, dated long ago, and nothing says it is happening again: the past guard.
@@ -211,6 +232,8 @@ PAST = [
     "i od'd twice back when i was using heroin, clean now",
     "i had the dts the last time i quit, is outpatient safe for me",
     "I thought about killing myself a lot in 2019 but therapy helped",
+    "my friend overdosed and survived, now i want to get sober",
+    "i overdosed once and i've been doing well since then",
 ]
 
 # The same words happening now, or said in the present tense: the guard must not veto them.
@@ -224,6 +247,8 @@ NOT_PAST = [
     ("years ago i started drinking and now i want to die", "suicidal"),
     ("i tried to kill myself last year and i want to die", "suicidal"),
     ("I attempted suicide years ago and I'm going to do it right now", "suicidal"),
+    ("i was 2 years sober but i overdosed last night", "overdose"),
+    ("i was doing well but i overdosed an hour ago", "overdose"),
 ]
 
 

@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install browser lint validate train test test-unit test-stories run bench clean
+.PHONY: help install browser web lint validate train test test-unit test-stories run bench clean
 
 help:
 	@echo "make run    - install, train if stale, create/upgrade the database, start the stack"
@@ -26,6 +26,10 @@ install: $(VENV)/.installed
 browser:
 	scripts/ensure-chromium.sh
 
+# The website's chat widget (rasa-webchat from npm, web/package-lock.json), when missing or stale.
+web:
+	scripts/ensure-web.sh
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -39,12 +43,12 @@ train: install
 test-unit: install
 	$(PY) -m pytest -q tests/bot tests/actions
 
-test: lint validate train browser
+test: lint validate train browser web
 	$(PY) -m pytest -q --junitxml=test-artifacts/junit.xml
 
-run: train
+run: train web
 	$(PY) -m bot init-db
-	$(PY) -m bot serve
+	$(PY) -m bot serve --demo
 
 bench: train
 	$(PY) bench/nlu.py

@@ -146,6 +146,23 @@ def ensure_demo_staff(session: Session) -> tuple[str, str] | None:
     return DEMO_USERNAME, password
 
 
+def reset_demo_staff(session: Session) -> tuple[str, str] | None:
+    """`make run`'s demo admin, with a fresh random password each run; None off SQLite.
+
+    Only the local SQLite database gets a demo login, so it can never reach production.
+    """
+    created = ensure_demo_staff(session)
+    if created is not None or session.get_bind().dialect.name != "sqlite":
+        return created
+    user = session.execute(
+        select(StaffUser).where(StaffUser.username == DEMO_USERNAME)
+    ).scalar_one()
+    password = secrets.token_urlsafe(18)
+    user.password_hash = _hasher.hash(password)
+    user.active, user.failed_logins, user.locked_until = True, 0, None
+    return DEMO_USERNAME, password
+
+
 def list_staff(session: Session) -> list[StaffUser]:
     """Every staff login, by username."""
     return list(session.execute(select(StaffUser).order_by(StaffUser.username)).scalars())

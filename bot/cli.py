@@ -152,6 +152,31 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_logins() -> dict[str, str]:
+    """A local demo admin (fresh password) and a demo participant link (fresh token)."""
+    from sqlalchemy import select
+
+    from bot.accounts import reset_demo_staff
+    from bot.db.models import Participant
+    from bot.participants import enroll, new_participant_link
+
+    with _database_session() as session:
+        staff = reset_demo_staff(session)
+        if staff is None:  # not SQLite: no demo accounts near real records
+            return {}
+        demo = session.execute(
+            select(Participant.id).where(Participant.display_name == DEMO_PARTICIPANT)
+        ).scalar()
+        link = new_participant_link(session, demo) if demo else enroll(session, DEMO_PARTICIPANT)
+        return {
+            "staff_login": f"{staff[0]} / {staff[1]}",
+            "demo_participant_link": link.link,
+        }
+
+
+DEMO_PARTICIPANT = "Demo participant"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Start the whole stack in the foreground until Ctrl-C."""
     settings = get_settings()
@@ -159,22 +184,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         model=Path(args.model) if args.model else settings.model_path,
         rasa_port=args.rasa_port,
         action_port=args.action_port,
+        staff_port=args.staff_port or None,
+        web_port=args.web_port or None,
         log_dir=settings.var_dir / "log",
     )
-    print("starting the action server and the Rasa server (about 30 s) ...", flush=True)
+    print(
+        "starting the action server, Rasa, the staff app and the website (about 30 s) ...",
+        flush=True,
+    )
     try:
         stack.start()
     except StackError as exc:
         return _fail(str(exc), 1)
-    _print(
-        {
-            "rasa": stack.rasa_url,
-            "rest_webhook": f"{stack.rasa_url}/webhooks/rest/webhook",
-            "action_server": stack.action_url,
-            "logs": str(stack.log_dir),
-        },
-        args.json,
-    )
+    urls = {
+        "website": stack.web_url if args.web_port else None,
+        "staff_app": stack.staff_url if args.staff_port else None,
+        "rest_webhook": f"{stack.rasa_url}/webhooks/rest/webhook",
+        "action_server": stack.action_url,
+        "logs": str(stack.log_dir),
+    }
+    if args.demo:
+        urls.update(_demo_logins())
+    _print({k: v for k, v in urls.items() if v}, args.json)
     print("ready; press Ctrl-C to stop", flush=True)
     stopping = False
 
@@ -239,11 +270,20 @@ def build_parser() -> argparse.ArgumentParser:
     purge.set_defaults(func=cmd_purge)
 
     serve = commands.add_parser(
-        "serve", parents=[common], help="start the Rasa server and the action server"
+        "serve",
+        parents=[common],
+        help="start Rasa, the action server, the staff app and the website",
     )
     serve.add_argument("--model", help="trained model (default: models/iop.tar.gz)")
     serve.add_argument("--rasa-port", type=int, default=5005)
     serve.add_argument("--action-port", type=int, default=5055)
+    serve.add_argument("--staff-port", type=int, default=8000, help="0: no staff app")
+    serve.add_argument("--web-port", type=int, default=8080, help="0: no website")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="print a demo staff login and participant link (local SQLite only)",
+    )
     serve.set_defaults(func=cmd_serve)
     return parser
 

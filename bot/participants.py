@@ -56,6 +56,17 @@ def enroll(session: Session, display_name: str) -> Enrollment:
     return Enrollment(participant.id, token, checkin_link(token))
 
 
+def new_participant_link(session: Session, participant_id: int) -> Enrollment | None:
+    """Replace a participant's token (the old link stops working, a revoked one is restored)."""
+    participant = session.get(Participant, participant_id)
+    if participant is None:
+        return None
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    participant.token_hash = hash_token(token)
+    participant.revoked_at = None
+    return Enrollment(participant.id, token, checkin_link(token))
+
+
 def revoke(session: Session, participant_id: int) -> bool:
     """Revoke a participant's link; False if there is no such participant."""
     participant = session.get(Participant, participant_id)

@@ -13,13 +13,12 @@ from flask_login import login_required
 
 from bot.checkins import HIGH_CRAVING
 from bot.db.models import Participant
-from bot.participants import enroll, revoke
+from bot.participants import enroll, new_participant_link, revoke
 from bot.settings import get_settings
 from bot.staff.auth import role_required
 from bot.staff.charts import craving_mood_chart, trigger_chart
 from bot.staff.db import audit, transaction
 from bot.staff.queries import (
-    new_participant_link,
     participant_checkins,
     participant_summaries,
     related_flags,

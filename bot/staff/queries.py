@@ -5,7 +5,6 @@ They live here rather than in bot/db/repositories.py because only the staff app 
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,7 +20,6 @@ from bot.db.models import (
     Participant,
     utcnow,
 )
-from bot.participants import TOKEN_BYTES, Enrollment, checkin_link, hash_token
 
 UNRESOLVED = ("open", "acknowledged")
 MAX_NOTE_CHARS = 2000
@@ -180,17 +178,6 @@ def participant_checkins(session: Session, participant_id: int) -> list[CheckIn]
             .order_by(CheckIn.created_at, CheckIn.id)
         ).scalars()
     )
-
-
-def new_participant_link(session: Session, participant_id: int) -> Enrollment | None:
-    """Replace a participant's token (the old link stops working, a revoked one is restored)."""
-    participant = session.get(Participant, participant_id)
-    if participant is None:
-        return None
-    token = secrets.token_urlsafe(TOKEN_BYTES)
-    participant.token_hash = hash_token(token)
-    participant.revoked_at = None
-    return Enrollment(participant.id, token, checkin_link(token))
 
 
 def list_assessments(session: Session, status: str | None = None) -> list[Assessment]:

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from bot.accounts import DEMO_USERNAME, ensure_demo_staff
+from bot.accounts import DEMO_USERNAME, ensure_demo_staff, reset_demo_staff
 from bot.db import get_sessionmaker
 from bot.db.models import AuditEntry, StaffUser
 from bot.staff.auth import PUBLIC_ENDPOINTS
@@ -241,6 +241,19 @@ def test_demo_staff_login_is_created_once(app: Flask, db_url: str) -> None:
     client = app.test_client()
     sign_in(client, *created)
     assert client.get("/audit/").status_code == 200  # an admin
+
+
+def test_demo_staff_gets_a_fresh_password_each_run(app: Flask, db_url: str) -> None:
+    with get_sessionmaker(db_url)() as session, session.begin():
+        first = reset_demo_staff(session)
+    with get_sessionmaker(db_url)() as session, session.begin():
+        second = reset_demo_staff(session)
+    assert first and second and first[0] == second[0] == DEMO_USERNAME and first[1] != second[1]
+    client = app.test_client()
+    old = client.post("/login", data={"username": DEMO_USERNAME, "password": first[1]})
+    assert old.status_code != 302  # the previous run's password no longer works
+    sign_in(client, *second)
+    assert client.get("/audit/").status_code == 200
 
 
 def test_demo_staff_is_never_created_on_postgresql(any_db_url: str) -> None:

@@ -8,14 +8,13 @@ import pytest
 
 from bot.db import get_sessionmaker
 from bot.db.models import utcnow
-from bot.participants import resolve_token
+from bot.participants import new_participant_link, resolve_token
 from bot.staff.queries import (
     ChangeRefused,
     acknowledge_flag,
     flag_queue,
     list_assessments,
     list_audit,
-    new_participant_link,
     participant_summaries,
     record_audit,
     resolve_flag,

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.db import get_sessionmaker
+from bot.participants import participant_for_message
 from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def is_participant(metadata: object) -> bool:
+    """Whether a session starts with a valid participant link (a visitor if the check fails)."""
+    if not isinstance(metadata, dict) or not metadata:
+        return False
+    try:
+        with get_sessionmaker()() as session:
+            return participant_for_message(session, metadata) is not None
+    except Exception as exc:  # the introduction must never fail: greet as a visitor
+        logger.error("session start: participant lookup failed (%s)", type(exc).__name__)
+        return False
 
 
 class ActionSessionStart(Action):
@@ -25,7 +42,10 @@ class ActionSessionStart(Action):
         values = get_settings().clinic.response_values()
         # The slots are set by this action's events, which Rasa applies only after it renders
         # the messages; pass the values to the introduction directly.
-        dispatcher.utter_message(response="utter_intro", **values)
+        # A participant's link opens a check-in: a short hello instead of the visitor's intro.
+        metadata = tracker.get_slot("session_started_metadata")
+        intro = "utter_intro_participant" if is_participant(metadata) else "utter_intro"
+        dispatcher.utter_message(response=intro, **values)
         return [
             SessionStarted(),
             *(SlotSet(name, value) for name, value in values.items()),

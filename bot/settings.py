@@ -179,6 +179,9 @@ class Settings:
     database_url: str
     tracker_database_url: str
     website_url: str
+    # Rasa's conversation locks: in memory for one Rasa process (the default run); a Redis URL
+    # (redis://host:6379/1) when several Rasa processes share the tracker store.
+    lock_store_url: str | None = None
 
 
 @lru_cache(maxsize=1)
@@ -200,4 +203,5 @@ def get_settings() -> Settings:
         or f"sqlite:///{var_dir / 'tracker.db'}",
         # The public website's address, for participants' check-in links.
         website_url=os.environ.get("IOP_WEBSITE_URL", "http://127.0.0.1:8080").rstrip("/"),
+        lock_store_url=os.environ.get("LOCK_STORE_URL") or None,
     )

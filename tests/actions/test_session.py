@@ -38,3 +38,26 @@ def test_session_start_sets_clinic_slots_and_introduces_itself() -> None:
     assert intro["response"] == "utter_intro"
     assert intro["clinic_name"] == values["clinic_name"]
     assert intro["crisis_lifeline"] == "988"
+
+
+def test_a_participant_link_gets_the_check_in_hello(tmp_path, monkeypatch) -> None:
+    from bot.db import get_sessionmaker
+    from bot.db.migrate import upgrade
+    from bot.participants import TOKEN_HASH_KEY, enroll, hash_token
+
+    url = f"sqlite:///{tmp_path / 'iop.db'}"
+    upgrade(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    with get_sessionmaker(url)() as session, session.begin():
+        token = enroll(session, "Pat").token
+    tracker = empty_tracker()
+    tracker.slots["session_started_metadata"] = {TOKEN_HASH_KEY: hash_token(token)}
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionSessionStart().run(dispatcher, tracker, {}))
+    assert dispatcher.messages[0]["response"] == "utter_intro_participant"
+    tracker.slots["session_started_metadata"] = {TOKEN_HASH_KEY: hash_token("not-a-token")}
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionSessionStart().run(dispatcher, tracker, {}))
+    assert dispatcher.messages[0]["response"] == "utter_intro"
+    get_settings.cache_clear()

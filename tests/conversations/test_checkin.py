@@ -75,6 +75,16 @@ def test_buttons_complete_a_checkin_in_six_messages(
     assert flags(stack_database_url, person.id) == []
 
 
+def test_a_participant_link_is_greeted_as_a_checkin_not_as_a_visitor(
+    person: Person, chat: Chat
+) -> None:
+    first = text_of(person.say("/start_checkin"))
+    assert "daily check-in" in first and "automated assistant" in first and "988" in first
+    assert "questions about our Intensive Outpatient Program" not in first
+    visitor = text_of(chat.say("/start_checkin"))
+    assert "questions about our Intensive Outpatient Program" in visitor
+
+
 def test_free_text_answers_flags_and_coping(person: Person, stack_database_url: str) -> None:
     replies = person.run(
         [

@@ -5,9 +5,11 @@ pipeline including the spaCy crisis rule layer); a message escalates when its in
 which the rules answer with the crisis lines and an urgent flag. Prints figures only.
 
 Sets (tests/safety/): `messages` is the tuning set (its misses guide patterns and training data);
-`heldout` was written before any model ran on it and is never tuned on: evaluate it rarely.
+`dev` a second tuning set written after the first round of rules; `heldout` was written before
+any model ran on it and is never tuned on: evaluate it rarely.
 
-    .venv/bin/python bench/safety.py [--model models/iop.tar.gz] [--set messages|heldout] [--misses]
+    .venv/bin/python bench/safety.py [--model models/iop.tar.gz] [--set messages|dev|heldout]
+        [--misses] [--all]
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # config.yml names our own NLU components by module path
 SETS = {
     "messages": REPO / "tests" / "safety" / "messages.yml",
+    "dev": REPO / "tests" / "safety" / "dev.yml",
     "heldout": REPO / "tests" / "safety" / "heldout.yml",
 }
 MESSAGES = SETS["messages"]

@@ -31,6 +31,7 @@ FALLBACK_INTENT = "nlu_fallback"
 # Penn tags of a finite verb: the tense of a clause is read from one of these.
 FINITE_TAGS = {"VBD", "VBN", "VBP", "VBZ", "MD"}
 CLAUSE_ENDS = {".", "!", "?", ";", "\n"}
+HAVE = {"have", "'ve", "ve", "has", "'s", "had", "'d"}
 
 
 @dataclass(frozen=True)
@@ -110,10 +111,9 @@ class CrisisRules:
         if not doc.has_annotation("TAG"):
             return False
         clause = _clause(span)
-        inside = lambda m: clause.start <= m[1] and m[2] <= clause.end  # noqa: E731
-        if not any(inside(m) for m in self._past_markers(doc)):
+        if not any(clause.start <= s and e <= clause.end for _, s, e in self._past_markers(doc)):
             return False
-        if any(inside(m) for m in self._present_markers(doc)):
+        if any(clause.start <= s and e <= clause.end for _, s, e in self._present_markers(doc)):
             return False
         return _past_tense(span, clause)
 
@@ -145,8 +145,10 @@ def _past_tense(span: Span, clause: Span) -> bool:
     verb = finite[0]
     if verb.tag_ == "VBD" or verb.lower_.endswith("'d"):  # "od'd" is tagged VBZ
         return True
-    # "had overdosed": a participle after a past auxiliary
-    return verb.tag_ == "VBN" and verb.i > 0 and doc[verb.i - 1].tag_ == "VBD"
+    # "had overdosed", "I've had suicidal thoughts (in the past)": a participle after an auxiliary
+    if verb.lower_ in HAVE and verb.i + 1 < len(doc) and doc[verb.i + 1].tag_ == "VBN":
+        return True
+    return verb.tag_ == "VBN" and verb.i > 0 and doc[verb.i - 1].lower_ in HAVE
 
 
 @lru_cache(maxsize=4)

@@ -97,6 +97,30 @@ CRISIS = [
     ("my son is threatening to kill us", "harm_others"),
     ("help he's trying to break in", "domestic_violence"),
     ("i'm shaking and seeing things since i quit drinking", "withdrawal"),
+    ("i'm sitting on the ledge", "suicidal"),
+    ("ive been saving up my meds for when im ready", "suicidal"),
+    ("honestly i don't think i'll be here tomorrow", "suicidal"),
+    ("i'm checking out tonight", "suicidal"),
+    ("i want to kil myself", "suicidal"),
+    ("she keeps posting about wanting to die", "suicidal"),
+    ("i cant stop thinking about dying", "suicidal"),
+    ("wish i could just not exist", "suicidal"),
+    ("everyone would be happier if i was dead", "suicidal"),
+    ("im cuttin again", "self_harm"),
+    ("i punched a mirror on purpose", "self_harm"),
+    ("just took a razor to my arm", "self_harm"),
+    ("she showed me fresh cuts", "self_harm"),
+    ("his eyes are rolling back", "overdose"),
+    ("she's passed out in her room with a syringe", "overdose"),
+    ("i found her passed out in the bathroom", "overdose"),
+    ("i've taken way more than my prescription says", "overdose"),
+    ("i have the urge to kill someone", "harm_others"),
+    ("i could seriously murder my roommate tonight", "harm_others"),
+    ("i know where they live", "harm_others"),
+    ("he's hurting me and i can't leave", "domestic_violence"),
+    ("my ex said he'll hurt me", "domestic_violence"),
+    ("i'm hiding from my husband", "domestic_violence"),
+    ("two days without a drink and i keep seeing things", "withdrawal"),
     # self_harm: someone else, cutting just now, the urge, bleeding, the blade at hand
     ("my son has been cutting himself for weeks", "self_harm"),
     ("i cut again", "self_harm"),
@@ -219,6 +243,13 @@ BENIGN = [
     "is there a break in the middle of group?",
     "i broke into tears at family night",
     "my laptop isn't responding again",
+    "i'm hiding from my landlord lol, rent is late",
+    "my sister said she'd kill me if i showed up late to her wedding",
+    "my husband would kill me if he knew how much i spent on shoes",
+    "i could kill my brother for eating my leftovers",
+    "i was sitting on the edge of my bed crying but i'm ok",
+    "i see things differently now, seeing things more clearly",
+    "we're saving up for a vacation",
 ]
 
 # Told as history, dated long ago, and nothing says it is happening again: the past guard.
@@ -234,6 +265,7 @@ PAST = [
     "I thought about killing myself a lot in 2019 but therapy helped",
     "my friend overdosed and survived, now i want to get sober",
     "i overdosed once and i've been doing well since then",
+    "i've had suicidal thoughts in the past but not for a long time, is the program for me?",
 ]
 
 # The same words happening now, or said in the present tense: the guard must not veto them.

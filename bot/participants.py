@@ -82,12 +82,13 @@ def protect_metadata(metadata: dict | None) -> dict | None:
 
     Channels call this, so no token reaches a transcript or a log; actions resolve the hash
     with `resolve_token_hash` on every turn. Sending a hash as a token gets hashed again and
-    matches nobody, so a leaked transcript cannot be replayed.
+    matches nobody, and a hash the client sends itself is always dropped, so a leaked
+    transcript cannot be replayed.
     """
-    if not metadata or TOKEN_KEY not in metadata:
+    if not metadata:
         return metadata
     protected = {k: v for k, v in metadata.items() if k not in (TOKEN_KEY, TOKEN_HASH_KEY)}
-    token = metadata[TOKEN_KEY]
+    token = metadata.get(TOKEN_KEY)
     if isinstance(token, str) and 20 <= len(token) <= MAX_TOKEN_CHARS:
         protected[TOKEN_HASH_KEY] = hash_token(token)
     return protected

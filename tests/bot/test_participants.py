@@ -15,6 +15,7 @@ from bot.db.models import Participant
 from bot.participants import (
     enroll,
     hash_token,
+    participant_for_message,
     protect_metadata,
     resolve_token,
     resolve_token_hash,
@@ -125,3 +126,13 @@ def test_a_leaked_hash_cannot_be_replayed_as_a_token(database_url: str) -> None:
         stored_hash = hash_token(enrollment.token)
         assert resolve_token_hash(session, stored_hash).id == enrollment.participant_id
         assert resolve_token(session, stored_hash) is None
+
+
+def test_a_hash_sent_without_a_token_is_dropped(database_url: str) -> None:
+    with get_sessionmaker(database_url)() as session, session.begin():
+        enrollment = enroll(session, "A")
+    leaked = {"participant_token_hash": hash_token(enrollment.token), "lang": "en"}
+    protected = protect_metadata(leaked)
+    assert protected == {"lang": "en"}
+    with get_sessionmaker(database_url)() as session:
+        assert participant_for_message(session, protected) is None

@@ -122,6 +122,14 @@ def test_the_token_is_swapped_for_its_hash(website: str) -> None:
     assert TOKEN not in repr(message.metadata)
 
 
+def test_a_hash_sent_by_the_client_is_dropped(website: str) -> None:
+    channel, recorder = channel_with_recorder(CREDENTIALS)
+    forged = {TOKEN_HASH_KEY: hash_token(TOKEN), "lang": "en"}
+    data = {"message": "/start_checkin", "session_id": "s-1", "customData": forged}
+    run(handler(channel, "user_uttered")("sid-1", data))
+    assert recorder.messages[0].metadata == {"lang": "en"}
+
+
 def test_metadata_sent_as_json_text_is_read_too(website: str) -> None:
     channel, recorder = channel_with_recorder(CREDENTIALS)
     data = {"message": "hi", "session_id": "s-1", "customData": f'{{"{TOKEN_KEY}": "{TOKEN}"}}'}

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -110,8 +111,17 @@ def role_required(role: str) -> Callable:
 
 
 def _safe_next(target: str | None) -> str:
-    # Only a path on this site: never an open redirect to another host.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    # Only a path on this site: never an open redirect to another host. Browsers drop tabs and
+    # newlines inside URLs ("/\t/evil.example" becomes "//evil.example") and read "\\" as "/",
+    # so a target with whitespace, control characters or backslashes is refused outright.
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and target.isprintable()
+        and not any(c.isspace() or c == "\\" for c in target)
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("flags.queue")
 

@@ -108,6 +108,28 @@ def test_login_ignores_an_offsite_next(app: Flask, db_url: str) -> None:
     assert response.headers["Location"] == "/participants/"
 
 
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/\t/evil.example/x",  # browsers drop the tab: //evil.example/x
+        "/\n/evil.example/x",  # crashed the sign-in with a 500 (newline in a header)
+        "/\r\n/evil.example",
+        "/\\evil.example",
+        "/ /evil.example",
+        "https://evil.example/",
+        "///evil.example",
+    ],
+)
+def test_login_refuses_a_next_that_browsers_read_as_another_host(
+    app: Flask, db_url: str, target: str
+) -> None:
+    make_staff(db_url, "casey", "clinician")
+    response = app.test_client().post(
+        "/login", query_string={"next": target}, data={"username": "casey", "password": PASSWORD}
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
 def test_logout_is_a_post_and_ends_the_session(clinician) -> None:
     assert clinician.get("/logout").status_code == 405
     response = clinician.post("/logout")

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import STAFF_ROLES, ApiToken, StaffUser, utcnow
@@ -70,20 +70,49 @@ def verify_login(
         _verify(_DUMMY_HASH, password)
         return LoginResult(None)
     if user.locked_until is not None and user.locked_until > now:
+        # The same hashing work as any other attempt: a fast answer would tell a guesser
+        # that this username exists.
+        _verify(_DUMMY_HASH, password)
         return LoginResult(None, locked=True)
-    if not _verify(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-            return LoginResult(None, locked=True)
-        return LoginResult(None)
-    user.failed_logins = 0
+    if not _check_counted(session, user, password, now):
+        return LoginResult(None, locked=user.locked_until is not None)
     user.locked_until = None
     user.last_login_at = now
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return LoginResult(user)
+
+
+def _check_counted(session: Session, user: StaffUser, password: str, now: datetime) -> bool:
+    """Check a password as one counted attempt; the failure that reaches the limit locks.
+
+    The attempt is counted in the database (one atomic UPDATE) before the password is checked,
+    so guesses sent in parallel cannot all read the same old count: at most MAX_FAILED_LOGINS
+    of them are ever checked before the lockout.
+    """
+    session.execute(
+        update(StaffUser)
+        .where(StaffUser.id == user.id)
+        .values(failed_logins=StaffUser.failed_logins + 1)
+        .execution_options(synchronize_session=False)
+    )
+    # Our own write, read back while this transaction holds the row (no RETURNING on SQLite).
+    attempts = session.execute(
+        select(StaffUser.failed_logins).where(StaffUser.id == user.id)
+    ).scalar_one()
+    if attempts > MAX_FAILED_LOGINS:  # parallel guesses past the limit: not even checked
+        _verify(_DUMMY_HASH, password)
+        ok = False
+    else:
+        ok = _verify(user.password_hash, password)
+    if ok:
+        user.failed_logins = 0
+    elif attempts >= MAX_FAILED_LOGINS:
+        user.locked_until = now + LOCKOUT
+        user.failed_logins = 0
+    else:
+        user.failed_logins = attempts
+    return ok
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -193,12 +222,8 @@ def change_password(session: Session, user_id: int, current: str, new: str) -> N
     now = utcnow()
     if user.locked_until is not None and user.locked_until > now:
         raise AccountError("this login is locked; try again later")
-    if not _verify(user.password_hash, current):
+    if not _check_counted(session, user, current, now):
         # Counted like failed sign-ins, so a borrowed session cannot guess the password.
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
         raise AccountError("the current password is wrong")
     if len(new) < MIN_PASSWORD_CHARS:
         raise AccountError(f"password: at least {MIN_PASSWORD_CHARS} characters")

@@ -6,11 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text
 
+from bot import accounts
 from bot.accounts import (
     LOCKOUT,
     MAX_FAILED_LOGINS,
@@ -154,3 +157,42 @@ def test_create_staff_and_api_token_commands(tmp_path) -> None:
     token = run_cli(tmp_path, "api-token", "--name", "reports", "--json")
     assert token.returncode == 0, token.stderr
     assert len(json.loads(token.stdout)["token"]) >= 40
+
+
+def test_guesses_sent_in_parallel_are_all_counted(database_url: str) -> None:
+    make_user(database_url)
+    barrier = threading.Barrier(MAX_FAILED_LOGINS)
+
+    def guess(_: int) -> tuple[str | None, bool]:
+        barrier.wait()
+        return login(database_url, "a parallel guess")
+
+    with ThreadPoolExecutor(max_workers=MAX_FAILED_LOGINS) as pool:
+        results = list(pool.map(guess, range(MAX_FAILED_LOGINS)))
+    assert all(user is None for user, _ in results)
+    # Each read the same old count before: the count lost updates and never locked.
+    assert login(database_url, PASSWORD) == (None, True)
+
+
+def test_attempts_past_the_limit_are_not_checked(database_url: str) -> None:
+    make_user(database_url)
+    with get_sessionmaker(database_url)() as session, session.begin():
+        # As if MAX_FAILED_LOGINS parallel guesses were being checked right now.
+        session.execute(select(StaffUser)).scalar_one().failed_logins = MAX_FAILED_LOGINS
+    assert login(database_url, PASSWORD) == (None, True)
+
+
+def test_a_locked_login_takes_the_same_hashing_work(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_user(database_url)
+    start = utcnow()
+    for _ in range(MAX_FAILED_LOGINS):
+        login(database_url, "nope nope nope", start)
+    checked = []
+    original = accounts._verify
+    monkeypatch.setattr(accounts, "_verify", lambda h, p: checked.append(p) or original(h, p))
+    assert login(database_url, "locked guess", start) == (None, True)
+    assert login(database_url, "unknown guess", start, username="nobody") == (None, False)
+    # An answer without the hash's work would tell a guesser the username exists.
+    assert checked == ["locked guess", "unknown guess"]

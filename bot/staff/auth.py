@@ -24,7 +24,7 @@ from flask import (
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from sqlalchemy import text
 
-from bot.accounts import LOCKOUT, verify_login
+from bot.accounts import LOCKOUT, MAX_FAILED_LOGINS, verify_login
 from bot.db import get_engine
 from bot.db.models import StaffUser
 from bot.staff.db import audit, transaction
@@ -163,11 +163,12 @@ def login() -> Any:
                 audit(db, "login", "staff_user", member.id)
             return redirect(_safe_next(request.args.get("next")))
         status = 401
-        if result.locked:
-            minutes = int(LOCKOUT.total_seconds() // 60)
-            error = f"Too many failed attempts: this account is locked for {minutes} minutes."
-        else:
-            error = "Wrong username or password."
+        # One answer for every failure: "locked" only for real usernames would list them.
+        minutes = int(LOCKOUT.total_seconds() // 60)
+        error = (
+            f"Wrong username or password. After {MAX_FAILED_LOGINS} failed attempts a login is "
+            f"locked for {minutes} minutes; an admin can unlock it sooner."
+        )
     return render_template("auth/login.html", error=error), status
 
 

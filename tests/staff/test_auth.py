@@ -88,10 +88,25 @@ def test_five_failures_lock_the_account_even_for_the_right_password(
     response = client.post("/login", data={"username": "casey", "password": "guess guess"})
     assert response.status_code == 401 and b"locked for 15 minutes" in response.data
     response = client.post("/login", data={"username": "casey", "password": PASSWORD})
-    assert response.status_code == 401 and b"locked" in response.data
+    assert response.status_code == 401 and b"Wrong username or password" in response.data
     assert client.get("/").status_code == 302
     with get_sessionmaker(db_url)() as session:
         assert session.execute(select(StaffUser)).scalar_one().locked_until is not None
+
+
+def test_a_locked_login_answers_like_an_unknown_username(app: Flask, db_url: str) -> None:
+    make_staff(db_url, "casey", "clinician")
+    client = app.test_client()
+    for _ in range(5):
+        client.post("/login", data={"username": "casey", "password": "guess guess"})
+    answers = []
+    for username in ("casey", "nobody-here"):
+        for _ in range(6):
+            response = client.post("/login", data={"username": username, "password": "guess"})
+        error = re.search(rb'<p class="error"[^>]*>(.*?)</p>', response.data)
+        answers.append((response.status_code, error and error.group(1)))
+    # A different answer for a locked login would tell a guesser which usernames exist.
+    assert answers[0] == answers[1] and answers[0][1]
 
 
 def test_login_ignores_an_offsite_next(app: Flask, db_url: str) -> None:

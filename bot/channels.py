@@ -169,6 +169,9 @@ class WebsiteSocketIOInput(SocketIOInput):
     def __init__(self, *args: Any, cors_allowed_origins: object = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cors_allowed_origins = website_origins(cors_allowed_origins)
+        # The conversation each connected socket joined with session_request (socket id ->
+        # session id): its messages go to that conversation only, whatever they claim.
+        self.joined: dict[str, str] = {}
 
     @classmethod
     def name(cls) -> str:
@@ -196,13 +199,27 @@ class WebsiteSocketIOInput(SocketIOInput):
             if not isinstance(session_id, str) or not 1 <= len(session_id) <= MAX_SENDER_CHARS:
                 session_id = uuid.uuid4().hex
             if self.session_persistence:
+                previous = self.joined.get(sid)
+                if previous is not None and previous != session_id:
+                    await sio.leave_room(sid, previous, namespace=self.namespace)
+                self.joined[sid] = session_id
                 await sio.enter_room(sid, session_id, namespace=self.namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid: str, *_: object) -> None:
+            self.joined.pop(sid, None)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: str, data: object) -> None:
             data = data if isinstance(data, dict) else {}
-            sender = data.get("session_id") if self.session_persistence else sid
+            sender = sid
+            if self.session_persistence:
+                # Only the conversation this socket joined: a message naming another one would
+                # write into that conversation and send its replies to whoever is in its room.
+                sender = self.joined.get(sid)
+                if data.get("session_id") != sender:
+                    sender = None
             metadata = data.get(self.metadata_key) or None
             if isinstance(metadata, str):
                 try:

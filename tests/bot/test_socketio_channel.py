@@ -51,6 +51,9 @@ class Recorder:
     async def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
         self.rooms.append((sid, room))
 
+    async def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None:
+        self.rooms.remove((sid, room))
+
 
 def channel_with_recorder(credentials: dict) -> tuple[WebsiteSocketIOInput, Recorder]:
     channel = WebsiteSocketIOInput.from_credentials(credentials)
@@ -58,6 +61,7 @@ def channel_with_recorder(credentials: dict) -> tuple[WebsiteSocketIOInput, Reco
     channel.blueprint(recorder.on_new_message)
     channel.sio.emit = recorder.emit
     channel.sio.enter_room = recorder.enter_room
+    channel.sio.leave_room = recorder.leave_room
     return channel, recorder
 
 
@@ -69,6 +73,13 @@ def run(coroutine: Coroutine) -> object:
 
 def handler(channel: WebsiteSocketIOInput, event: str):
     return channel.sio.handlers["/"][event]
+
+
+def join(channel: WebsiteSocketIOInput, recorder: Recorder, session_id: str = "s-1") -> None:
+    """The widget's session_request from socket sid-1, then a clean record."""
+    run(handler(channel, "session_request")("sid-1", {"session_id": session_id}))
+    recorder.emitted.clear()
+    recorder.rooms.clear()
 
 
 def test_origins_default_to_the_website(website: str) -> None:
@@ -114,6 +125,7 @@ def test_session_request_awaits_enter_room(website: str) -> None:
 
 def test_the_token_is_swapped_for_its_hash(website: str) -> None:
     channel, recorder = channel_with_recorder(CREDENTIALS)
+    join(channel, recorder)
     data = {"message": "/start_checkin", "session_id": "s-1", "customData": {TOKEN_KEY: TOKEN}}
     run(handler(channel, "user_uttered")("sid-1", data))
     [message] = recorder.messages
@@ -124,6 +136,7 @@ def test_the_token_is_swapped_for_its_hash(website: str) -> None:
 
 def test_a_hash_sent_by_the_client_is_dropped(website: str) -> None:
     channel, recorder = channel_with_recorder(CREDENTIALS)
+    join(channel, recorder)
     forged = {TOKEN_HASH_KEY: hash_token(TOKEN), "lang": "en"}
     data = {"message": "/start_checkin", "session_id": "s-1", "customData": forged}
     run(handler(channel, "user_uttered")("sid-1", data))
@@ -132,6 +145,7 @@ def test_a_hash_sent_by_the_client_is_dropped(website: str) -> None:
 
 def test_metadata_sent_as_json_text_is_read_too(website: str) -> None:
     channel, recorder = channel_with_recorder(CREDENTIALS)
+    join(channel, recorder)
     data = {"message": "hi", "session_id": "s-1", "customData": f'{{"{TOKEN_KEY}": "{TOKEN}"}}'}
     run(handler(channel, "user_uttered")("sid-1", data))
     assert recorder.messages[0].metadata == {TOKEN_HASH_KEY: hash_token(TOKEN)}
@@ -150,6 +164,7 @@ def test_metadata_sent_as_json_text_is_read_too(website: str) -> None:
 )
 def test_bad_input_gets_a_reply_and_reaches_no_one(website: str, data: object, reply: str) -> None:
     channel, recorder = channel_with_recorder(CREDENTIALS)
+    join(channel, recorder, "s")
     run(handler(channel, "user_uttered")("sid-1", data))
     assert recorder.messages == []
     [(event, payload, room)] = recorder.emitted
@@ -166,6 +181,8 @@ def test_no_message_text_or_token_in_the_logs(
 
     channel.blueprint(failing)
     channel.sio.emit = recorder.emit
+    channel.sio.enter_room = recorder.enter_room
+    join(channel, recorder)
     secret = "my secret message about my sister"
     caplog.set_level(logging.DEBUG)
     for data in (
@@ -190,5 +207,33 @@ def test_the_forget_marker_never_reaches_the_browser(website: str) -> None:
     channel.blueprint(deleting)
     channel.sio.emit = recorder.emit
     channel.sio.enter_room = recorder.enter_room
+    join(channel, recorder, "s")
     run(handler(channel, "user_uttered")("sid-1", {"message": "yes", "session_id": "s"}))
     assert recorder.emitted == [("bot_uttered", {"custom": {"forget": 1}}, "s")]
+
+
+def test_a_socket_writes_only_to_the_conversation_it_joined(website: str) -> None:
+    channel, recorder = channel_with_recorder(CREDENTIALS)
+    join(channel, recorder, "attacker-session")
+    # Naming someone else's conversation (or none, before session_request) reaches no one.
+    run(handler(channel, "user_uttered")("sid-1", {"message": "hi", "session_id": "victim"}))
+    run(handler(channel, "user_uttered")("sid-9", {"message": "hi", "session_id": "victim"}))
+    assert recorder.messages == []
+    assert [room for _, _, room in recorder.emitted] == ["sid-1", "sid-9"]
+    run(
+        handler(channel, "user_uttered")(
+            "sid-1", {"message": "hi", "session_id": "attacker-session"}
+        )
+    )
+    assert [m.sender_id for m in recorder.messages] == ["attacker-session"]
+
+
+def test_a_new_session_request_leaves_the_old_room_and_disconnect_forgets(website: str) -> None:
+    channel, recorder = channel_with_recorder(CREDENTIALS)
+    join(channel, recorder, "first")
+    recorder.rooms.append(("sid-1", "first"))
+    run(handler(channel, "session_request")("sid-1", {"session_id": "second"}))
+    assert recorder.rooms == [("sid-1", "second")]
+    run(handler(channel, "disconnect")("sid-1"))
+    run(handler(channel, "user_uttered")("sid-1", {"message": "hi", "session_id": "second"}))
+    assert recorder.messages == []

@@ -16,8 +16,9 @@ Routes and roles (admins may do everything clinicians may):
                 /api/participants/<id>/checkins; admin token: GET /api/audit
 
 Environment: IOP_STAFF_SECRET_KEY (else generated once into var/staff_secret_key),
-IOP_STAFF_IDLE_MINUTES (default 15), IOP_STAFF_SECURE_COOKIES=true behind HTTPS, and the
-database settings every process reads (DATABASE_URL, TRACKER_DATABASE_URL, IOP_VAR_DIR).
+IOP_STAFF_IDLE_MINUTES (default 15), IOP_STAFF_MAX_SESSION_HOURS (default 12),
+IOP_STAFF_SECURE_COOKIES=true behind HTTPS, and the database settings every process reads
+(DATABASE_URL, TRACKER_DATABASE_URL, IOP_VAR_DIR).
 """
 
 from __future__ import annotations

@@ -78,20 +78,27 @@ def init_app(app: Flask) -> None:
 
 
 def _expire_idle_session() -> None:
-    """Sign out a session that has been idle longer than IDLE_TIMEOUT_MINUTES."""
+    """Sign out a session idle longer than IDLE_TIMEOUT_MINUTES or older than MAX_SESSION_HOURS."""
     if request.endpoint in PUBLIC_ENDPOINTS or request.blueprint == "api":
         return
     if not current_user.is_authenticated:
         return
     now = time.time()
     idle_limit = current_app.config["IDLE_TIMEOUT_MINUTES"] * 60
+    age_limit = current_app.config["MAX_SESSION_HOURS"] * 3600
     last_seen = session.get("last_seen")
+    signed_in_at = session.get("signed_in_at")
     if not isinstance(last_seen, int | float) or now - last_seen > idle_limit:
-        logout_user()
-        session.clear()
-        flash("You were signed out after a period without activity. Please sign in again.")
-        return  # login_required on the view now sends the browser to the sign-in page
-    session["last_seen"] = now
+        message = "You were signed out after a period without activity. Please sign in again."
+    elif not isinstance(signed_in_at, int | float) or now - signed_in_at > age_limit:
+        message = "Your session reached its time limit. Please sign in again."
+    else:
+        session["last_seen"] = now
+        return
+    logout_user()
+    session.clear()
+    flash(message)
+    # login_required on the view now sends the browser to the sign-in page
 
 
 def role_required(role: str) -> Callable:
@@ -158,7 +165,7 @@ def login() -> Any:
             # A fresh session on sign-in: nothing from before (a planted session id) survives.
             session.clear()
             login_user(member)
-            session["last_seen"] = time.time()
+            session["last_seen"] = session["signed_in_at"] = time.time()
             with transaction() as db:
                 audit(db, "login", "staff_user", member.id)
             return redirect(_safe_next(request.args.get("next")))

@@ -38,6 +38,9 @@ def default_config() -> dict:
         "SECRET_KEY": None,  # filled lazily by create_app unless overridden
         # Signed out after this many minutes without a request (SPEC §5: idle session expiry).
         "IDLE_TIMEOUT_MINUTES": int(os.environ.get("IOP_STAFF_IDLE_MINUTES", "15")),
+        # ...and after this many hours from sign-in however active (a copied cookie kept busy by
+        # a script would otherwise never expire).
+        "MAX_SESSION_HOURS": int(os.environ.get("IOP_STAFF_MAX_SESSION_HOURS", "12")),
         "SESSION_COOKIE_NAME": "iop_staff_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -170,6 +170,23 @@ def test_idle_session_expires_after_the_configured_minutes(db_url: str) -> None:
     assert client.get("/").status_code == 302
 
 
+def test_a_busy_session_still_ends_after_the_maximum_hours(db_url: str) -> None:
+    app = make_app(db_url, IDLE_TIMEOUT_MINUTES=15, MAX_SESSION_HOURS=12)
+    make_staff(db_url, "casey", "clinician")
+    client = app.test_client()
+    sign_in(client, "casey")
+    with client.session_transaction() as session:
+        session["signed_in_at"] = time.time() - 11 * 3600
+    assert client.get("/").status_code == 200
+    # Requests every few minutes kept the idle timer from ever running out.
+    with client.session_transaction() as session:
+        session["signed_in_at"] = time.time() - 13 * 3600
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert b"reached its time limit" in client.get(response.headers["Location"]).data
+    assert client.get("/").status_code == 302
+
+
 def test_idle_timeout_is_configurable(db_url: str) -> None:
     app = make_app(db_url, IDLE_TIMEOUT_MINUTES=1)
     make_staff(db_url, "casey", "clinician")

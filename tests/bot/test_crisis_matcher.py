@@ -380,3 +380,12 @@ def test_a_fallback_over_a_crisis_guess_stays_crisis(tmp_path) -> None:
     assert crisis.get("intent") == {"name": "crisis", "confidence": 0.41}
     assert crisis.get("crisis_match") is None
     assert other.get("intent")["name"] == "nlu_fallback"
+
+
+def test_the_rules_alone_catch_the_safety_set(rules: CrisisRules) -> None:
+    """Every crisis message of tests/safety/messages.yml, and none of its look-alikes."""
+    data = yaml.safe_load((REPO_ROOT / "tests/safety/messages.yml").read_text(encoding="utf-8"))
+    missed = [m["text"] for m in data["crisis"] if rules.find(nlp()(m["text"])) is None]
+    alarms = [m["text"] for m in data["benign"] if rules.find(nlp()(m["text"])) is not None]
+    assert missed == []
+    assert alarms == []

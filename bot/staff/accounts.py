@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_user
 
 from bot.accounts import (
     MIN_PASSWORD_CHARS,
@@ -17,8 +17,8 @@ from bot.accounts import (
     set_staff_active,
     unlock_staff,
 )
-from bot.db.models import STAFF_ROLES, utcnow
-from bot.staff.auth import role_required
+from bot.db.models import STAFF_ROLES, StaffUser, utcnow
+from bot.staff.auth import StaffMember, role_required
 from bot.staff.db import audit, transaction
 
 bp = Blueprint("accounts", __name__, url_prefix="/staff")
@@ -107,8 +107,11 @@ def password() -> Any:
             else:
                 error = None
                 audit(db, "change_password", "staff_user", current_user.id)
+                member = StaffMember.of(db.get(StaffUser, current_user.id))
         if error:
             abort(400, description=error)
+        # Other sessions of this login end with the old password; this one carries on.
+        login_user(member)
         flash("Password changed.")
         return redirect(url_for("flags.queue"), 303)
     return render_template("accounts/password.html", min_password=MIN_PASSWORD_CHARS)

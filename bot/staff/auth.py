@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,13 +44,20 @@ class StaffMember:
     id: int
     username: str
     role: str
+    # Derived from the password hash: a new password ends every session signed in with the old.
+    password_key: str = ""
     is_authenticated: bool = True
     is_active: bool = True
     is_anonymous: bool = False
 
+    @classmethod
+    def of(cls, user: StaffUser) -> StaffMember:
+        """The plain copy of a staff_users row."""
+        return cls(user.id, user.username, user.role, password_key(user.password_hash))
+
     def get_id(self) -> str:
-        """The id Flask-Login keeps in the session."""
-        return str(self.id)
+        """What Flask-Login keeps in the session: the user id and the password key."""
+        return f"{self.id}:{self.password_key}"
 
     @property
     def is_admin(self) -> bool:
@@ -56,16 +65,24 @@ class StaffMember:
         return self.role == "admin"
 
 
+def password_key(password_hash: str) -> str:
+    """A short digest of a password hash, kept in the session (the hash itself never is)."""
+    return hashlib.sha256(password_hash.encode("utf-8")).hexdigest()[:32]
+
+
 @login_manager.user_loader
-def _load_user(user_id: str) -> StaffMember | None:
-    # Read on every request, so a deactivated account or changed role takes effect at once.
-    if not user_id.isdigit():
+def _load_user(session_id: str) -> StaffMember | None:
+    # Read on every request, so a deactivated account, changed role or changed password takes
+    # effect at once (sessions signed in with the old password no longer load).
+    user_id, _, key = session_id.partition(":")
+    if not user_id.isdigit() or not key:
         return None
     with transaction() as db:
         user = db.get(StaffUser, int(user_id))
         if user is None or not user.active:
             return None
-        return StaffMember(user.id, user.username, user.role)
+        member = StaffMember.of(user)
+    return member if hmac.compare_digest(member.password_key, key) else None
 
 
 def init_app(app: Flask) -> None:
@@ -156,11 +173,7 @@ def login() -> Any:
         password = request.form.get("password", "")[:1024]
         with transaction() as db:
             result = verify_login(db, username, password)
-            member = (
-                StaffMember(result.user.id, result.user.username, result.user.role)
-                if result.user
-                else None
-            )
+            member = StaffMember.of(result.user) if result.user else None
         if member is not None:
             # A fresh session on sign-in: nothing from before (a planted session id) survives.
             session.clear()

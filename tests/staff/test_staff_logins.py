@@ -104,3 +104,24 @@ def test_guessing_the_current_password_locks_the_login(app, clinician, db_url: s
     assert b"locked" in clinician.post("/staff/password", data=right).data
     refused = app.test_client().post("/login", data={"username": "casey", "password": PASSWORD})
     assert refused.status_code == 401 and b"locked" in refused.data
+
+
+def test_a_new_password_ends_the_other_sessions_of_that_login(app, clinician, db_url) -> None:
+    elsewhere = app.test_client()
+    sign_in(elsewhere, "casey")  # e.g. a session left open on a shared computer
+    assert elsewhere.get("/").status_code == 200
+    new = "a much longer new passphrase"
+    done = clinician.post(
+        "/staff/password",
+        data={"current_password": PASSWORD, "new_password": new, "new_password_again": new},
+    )
+    assert done.status_code == 303
+    assert clinician.get("/").status_code == 200  # the one that changed it carries on
+    response = elsewhere.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_a_session_without_the_password_key_is_not_signed_in(app, clinician) -> None:
+    with clinician.session_transaction() as session:
+        session["_user_id"] = session["_user_id"].partition(":")[0]  # only the user id
+    assert clinician.get("/").status_code == 302

@@ -65,7 +65,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the staff app; `overrides` replace configuration values (tests, deployments)."""
     from bot.staff import accounts, api, assessments, audit_log, auth, errors, flags, participants
 
-    app = Flask(__name__)
+    app = errors.StaffFlask(__name__)
     app.config.update(default_config())
     app.config.update(overrides or {})
     if not app.config.get("SECRET_KEY"):

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+import traceback
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+
+def log_failure(logger: logging.Logger, what: str, error: BaseException) -> None:
+    """Log a failure with its type and stack but not its message, which may quote stored
+    records (a database error lists the values it was given: notes, contact details)."""
+    stack = "".join(traceback.format_tb(error.__traceback__))
+    logger.error("%s (%s)\n%s", what, type(error).__name__, stack.rstrip())
+
+
+class StaffFlask(Flask):
+    """Flask, logging unhandled errors without their messages (see log_failure)."""
+
+    def log_exception(self, exc_info: Any) -> None:
+        """Replaces Flask's log line, which prints the exception's message."""
+        log_failure(self.logger, f"Exception on {request.path} [{request.method}]", exc_info[1])
 
 
 def init_app(app: Flask) -> None:

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from bot.db.models import FLAG_KINDS, FLAG_SEVERITIES, FLAG_STATUSES, Assessment, Flag, Participant
 from bot.staff.db import audit, transaction
+from bot.staff.errors import log_failure
 from bot.staff.queries import (
     UNRESOLVED,
     ChangeRefused,
@@ -73,8 +74,8 @@ def show(flag_id: int) -> Any:
     transcript_error = False
     try:
         events = read_events(tracker_store(), flag.conversation_id)
-    except Exception:  # noqa: BLE001 - the flag stays usable when the tracker store is down
-        logger.exception("could not read the transcript for flag %s", flag.id)
+    except Exception as exc:  # noqa: BLE001 - the flag stays usable when the store is down
+        log_failure(logger, f"could not read the transcript for flag {flag.id}", exc)
         events, transcript_error = None, True
     transcript = turns(events, flag.message_id) if events is not None else None
     return render_template(

@@ -52,3 +52,36 @@ def test_staff_work_logs_no_private_text(app, db_url: str, caplog: pytest.LogCap
         new_token,
     ):
         assert secret not in logged
+
+
+class _StoreQuotingAMessage:
+    """A tracker store whose error quotes the conversation, as a database error can."""
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> None:
+        raise ValueError(f"bad event {{'text': '{CRISIS_TEXT}'}}")
+
+
+def test_errors_are_logged_without_their_messages(db_url: str, caplog) -> None:
+    from tests.staff.conftest import make_app, sign_in
+
+    caplog.set_level(logging.DEBUG)
+    app = make_app(
+        db_url, TRACKER_STORE=_StoreQuotingAMessage(), TESTING=False, PROPAGATE_EXCEPTIONS=False
+    )
+
+    phone = "555" + "0107788"  # built, so the stack's source lines do not hold it
+
+    @app.get("/fails")
+    def fails() -> str:
+        raise RuntimeError(f"INSERT failed [parameters: ('Called Jordan at {phone}',)]")
+
+    make_staff(db_url, "casey", "clinician")
+    client = app.test_client()
+    sign_in(client, "casey")
+    flag_id = add_flag(db_url)
+    assert client.get(f"/flags/{flag_id}").status_code == 200
+    assert client.get("/fails").status_code == 500
+    logged = caplog.text
+    assert "ValueError" in logged and "RuntimeError" in logged and "def fails" not in logged
+    assert "fails" in logged  # where it happened: the stack is kept
+    assert CRISIS_TEXT not in logged and phone not in logged

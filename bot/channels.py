@@ -50,7 +50,11 @@ def check_message(body: object) -> tuple[str, str, dict[str, Any] | None]:
         raise InvalidMessage(413, f"'message' is longer than {MAX_MESSAGE_CHARS} characters")
     if metadata is not None and not isinstance(metadata, dict):
         raise InvalidMessage(400, "'metadata' must be a JSON object")
-    if metadata and len(json.dumps(metadata)) > MAX_METADATA_BYTES:
+    try:
+        size = len(json.dumps(metadata)) if metadata else 0
+    except (TypeError, ValueError):  # socket.io can carry bytes, which JSON cannot
+        raise InvalidMessage(400, "'metadata' must hold only JSON values") from None
+    if size > MAX_METADATA_BYTES:
         raise InvalidMessage(413, "'metadata' is too large")
     return sender, text, metadata
 

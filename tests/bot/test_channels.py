@@ -32,6 +32,7 @@ def test_valid_message_passes() -> None:
         ({"sender": "v", "message": "x" * (MAX_MESSAGE_CHARS + 1)}, 413),
         ({"sender": "v", "message": "hi", "metadata": "token"}, 400),
         ({"sender": "v", "message": "hi", "metadata": {"k": "v" * 10_000}}, 413),
+        ({"sender": "v", "message": "hi", "metadata": {"k": b"binary from socket.io"}}, 400),
     ],
 )
 def test_bad_bodies_are_refused(body: object, status: int) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import STAFF_ROLES, ApiToken, StaffUser, utcnow
@@ -86,16 +86,28 @@ def verify_login(
 def _check_counted(session: Session, user: StaffUser, password: str, now: datetime) -> bool:
     """Check a password as one counted attempt; the failure that reaches the limit locks.
 
-    The attempt is counted in the database (one atomic UPDATE) before the password is checked,
-    so guesses sent in parallel cannot all read the same old count: at most MAX_FAILED_LOGINS
-    of them are ever checked before the lockout.
+    The attempt is counted in the database (one atomic UPDATE, refused while the login is
+    locked) before the password is checked, so guesses sent in parallel cannot all read the
+    same old count or slip in after another one locked the login: at most MAX_FAILED_LOGINS
+    guesses are checked per lockout period. The count starts again when a lockout has ended.
     """
-    session.execute(
+    lock_over = StaffUser.locked_until.is_not(None)  # within the WHERE below: it has ended
+    counted = session.execute(
         update(StaffUser)
-        .where(StaffUser.id == user.id)
-        .values(failed_logins=StaffUser.failed_logins + 1)
+        .where(
+            StaffUser.id == user.id,
+            or_(StaffUser.locked_until.is_(None), StaffUser.locked_until <= now),
+        )
+        .values(
+            failed_logins=case((lock_over, 1), else_=StaffUser.failed_logins + 1),
+            locked_until=None,
+        )
         .execution_options(synchronize_session=False)
     )
+    if counted.rowcount == 0:  # locked by a guess that finished after this one began
+        _verify(_DUMMY_HASH, password)
+        session.refresh(user)
+        return False
     # Our own write, read back while this transaction holds the row (no RETURNING on SQLite).
     attempts = session.execute(
         select(StaffUser.failed_logins).where(StaffUser.id == user.id)
@@ -105,13 +117,9 @@ def _check_counted(session: Session, user: StaffUser, password: str, now: dateti
         ok = False
     else:
         ok = _verify(user.password_hash, password)
-    if ok:
-        user.failed_logins = 0
-    elif attempts >= MAX_FAILED_LOGINS:
-        user.locked_until = now + LOCKOUT
-        user.failed_logins = 0
-    else:
-        user.failed_logins = attempts
+    user.failed_logins = 0 if ok else attempts
+    # The count is kept while locked, so guesses still in flight stay past the limit.
+    user.locked_until = now + LOCKOUT if not ok and attempts >= MAX_FAILED_LOGINS else None
     return ok
 
 

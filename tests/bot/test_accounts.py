@@ -196,3 +196,19 @@ def test_a_locked_login_takes_the_same_hashing_work(
     assert login(database_url, "unknown guess", start, username="nobody") == (None, False)
     # An answer without the hash's work would tell a guesser the username exists.
     assert checked == ["locked guess", "unknown guess"]
+
+
+def test_a_guess_that_began_before_the_lockout_is_not_checked(database_url: str) -> None:
+    make_user(database_url)
+    with get_sessionmaker(database_url)() as guess, guess.begin():
+        # This guess read the login while it was unlocked...
+        user = guess.execute(select(StaffUser)).scalar_one()
+        assert user.locked_until is None
+        # ...then the fifth failure of other guesses locked it.
+        with get_sessionmaker(database_url)() as other, other.begin():
+            for _ in range(MAX_FAILED_LOGINS):
+                verify_login(other, "dana", "a parallel guess")
+        # The right password, arriving late, is not even checked.
+        assert accounts._check_counted(guess, user, PASSWORD, utcnow()) is False
+        assert user.locked_until is not None
+    assert login(database_url, PASSWORD) == (None, True)

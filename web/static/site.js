@@ -123,8 +123,16 @@
   function openChat() {
     var launcher = document.querySelector(".rw-launcher");
     if (launcher && !document.querySelector(".rw-conversation-container")) { launcher.click(); }
+  }
+
+  /* The widget renders its input after opening, and may render it again once connected:
+     keep focusing it until it holds the focus (for about two seconds at most). */
+  function focusInput(triesLeft) {
     var input = document.querySelector(".rw-new-message");
-    if (input) { input.focus(); }
+    if (input && !input.disabled) { input.focus(); }
+    if (document.activeElement !== input && triesLeft > 0) {
+      window.setTimeout(function () { focusInput(triesLeft - 1); }, 50);
+    }
   }
 
   if (config.page === "checkin") {
@@ -142,7 +150,8 @@
     if (button) {
       button.addEventListener("click", function () {
         openChat();
-        window.setTimeout(openChat, 50);  // the widget renders its input after opening
+        window.setTimeout(openChat, 50);  // the launcher may not be rendered yet
+        focusInput(40);
       });
     }
   }

@@ -24,6 +24,7 @@ from bot.participants import enroll, revoke
 from bot.settings import REPO_ROOT, get_settings
 from bot.stack import Stack
 from bot.web import WIDGET_BUNDLE
+from bot.web import create_app as create_website
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.stack
@@ -425,3 +426,20 @@ def test_a_socket_from_a_foreign_origin_is_refused(site: Stack) -> None:
     upgrade = f"{site.rasa_url}/socket.io/?EIO=4&transport=websocket"
     assert websocket_handshake(upgrade, "https://evil.example") == 400
     assert websocket_handshake(upgrade, site.web_url) == 101
+
+
+def test_error_responses_carry_the_security_headers() -> None:
+    app = create_website("http://127.0.0.1:5005")
+
+    @app.get("/fails")
+    def fails() -> str:
+        raise RuntimeError("a stack trace that must not be shown")
+
+    client = app.test_client()
+    for method, url, status in (("GET", "/nope", 404), ("POST", "/", 405), ("GET", "/fails", 500)):
+        response = client.open(url, method=method)
+        assert response.status_code == status, url
+        assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert b"must not be shown" not in response.data and b"Traceback" not in response.data

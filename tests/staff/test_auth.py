@@ -277,6 +277,30 @@ def test_security_headers_on_pages(clinician) -> None:
         assert headers["Cache-Control"] == "no-store"
 
 
+def test_security_headers_on_error_pages_too(db_url: str) -> None:
+    app = make_app(db_url, TESTING=False, PROPAGATE_EXCEPTIONS=False)
+
+    @app.get("/fails")
+    def fails() -> str:
+        raise RuntimeError("a stack trace that must not be shown")
+
+    make_staff(db_url, "casey", "clinician")
+    client = app.test_client()
+    sign_in(client, "casey")
+    for method, url, status in (
+        ("GET", "/no-such-page", 404),
+        ("PUT", "/login", 405),
+        ("GET", "/fails", 500),
+        ("GET", "/api/no-such-route", 404),
+    ):
+        response = client.open(url, method=method)
+        assert response.status_code == status, url
+        assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Cache-Control"] == "no-store"
+        assert b"Traceback" not in response.data and b"must not be shown" not in response.data
+
+
 def test_secret_key_is_generated_once_into_var(tmp_path, monkeypatch) -> None:
     var = tmp_path / "somewhere"
     first = secret_key(var)

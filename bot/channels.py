@@ -166,7 +166,8 @@ class WebsiteSocketIOInput(SocketIOInput):
     python-socketio 5.18 made `enter_room` a coroutine that Rasa 3.6 never awaits (with
     `session_persistence` the browser got no replies), and Rasa builds the server with
     `cors_allowed_origins=[]`, which means no origin check at all. Here only the website's
-    origins may connect, participant tokens are swapped for their hash before Rasa stores the
+    origins may connect, each socket writes only to the conversation it joined with
+    session_request, participant tokens are swapped for their hash before Rasa stores the
     message (as in the REST channel), input is checked, and no message text is logged.
     """
 

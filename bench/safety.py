@@ -9,7 +9,7 @@ Sets (tests/safety/): `messages` is the tuning set (its misses guide patterns an
 any model ran on it and is never tuned on: evaluate it rarely.
 
     .venv/bin/python bench/safety.py [--model models/iop.tar.gz] [--set messages|dev|heldout]
-        [--misses] [--all]
+        [--file other.yml] [--misses] [--all]
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=REPO / "models" / "iop.tar.gz")
     parser.add_argument("--set", choices=sorted(SETS), default="messages", help="safety set")
+    parser.add_argument("--file", type=Path, help="another set in the same format (not --set)")
     parser.add_argument("--misses", action="store_true", help="list every miss and false alarm")
     parser.add_argument("--all", action="store_true", help="list every message with its layer")
     args = parser.parse_args()
@@ -69,9 +70,12 @@ def main() -> int:
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.WARNING)  # Rasa's debug log would print every parsed text
+    if args.file:
+        args.file = args.file.resolve()
+        args.set = args.file.name
     os.chdir(REPO)
 
-    crisis, benign = load_messages(SETS[args.set])
+    crisis, benign = load_messages(args.file or SETS[args.set])
     results = asyncio.run(classify(args.model, [t for t, _ in crisis] + benign))
     crisis_results, benign_results = results[: len(crisis)], results[len(crisis) :]
 

@@ -331,6 +331,20 @@ CRISIS = [
     ("seizures back to back", "withdrawal"),
     ("i don't know what year it is", "withdrawal"),
     ("hearing music that isn't playing", "withdrawal"),
+    # fifth batch
+    ("yes i have a plan and the pills are here", "suicidal"),
+    ("walking to the station to jump", "suicidal"),
+    ("in the tub with a razor", "suicidal"),
+    ("i put a bag over my head", "suicidal"),
+    ("i won't make it through the night", "suicidal"),
+    ("i hope i die in my sleep", "suicidal"),
+    ("my life is over", "suicidal"),
+    ("she texted me sorry and now she's not answering", "suicidal"),
+    ("he wrote goodbye on facebook and his phone is off", "suicidal"),
+    ("my toddler got into my xanax", "overdose"),
+    ("she's breathing really weird", "overdose"),
+    ("i shot up way more than usual", "overdose"),
+    ("i'm going to kill that bitch", "harm_others"),
     # "I have suicidal thoughts" inside a question is a present-tense disclosure
     ("i have suicidal thoughts, can i still do the program?", "suicidal"),
 ]
@@ -496,6 +510,14 @@ BENIGN = [
     "do people have seizures in alcohol withdrawal?",
     "i don't know what day it is, this week is a blur",
     "i think he's dying of boredom in group",
+    "i wanna die my hair purple",
+    "i'm thinking of ending my lease early",
+    "my girlfriend is unconscious of how much she talks",
+    "my dad beat my brother at arm wrestling",
+    "i won't make it to group tonight, car trouble",
+    "yes i have a plan for after the program",
+    "he texted sorry, he's running late and will call when he's off work",
+    "i hope i don't die of boredom at this training",
 ]
 
 # Told as history, dated long ago, and nothing says it is happening again: the past guard.

@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 INTERRUPTIONS = frozenset({"faq", "request_human", "bot_challenge"})
 INTERRUPTION_CONFIDENCE = 0.6
 RESTART_CONFIDENCE = 0.8
+PLAIN_ANSWER_WORDS = 3
+# Set by bot/nlu/crisis_matcher.py when a crisis rule (not DIET) recognised the message.
+CRISIS_MATCH_KEY = "crisis_match"
 STOP_INTENTS = frozenset({"stop", "request_data_deletion"})
 STOP_WORDS = frozenset({"stop", "quit", "cancel", "exit", "end", "stop it", "i want to stop"})
 WHY = re.compile(r"^(?:but )?(?:why|what for|how come)\b")
@@ -64,7 +67,7 @@ def read_message(
     intent = message.get("intent") or {}
     name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
     cleaned = normalise(text)
-    if name == "crisis":
+    if name == "crisis" and not _plain_answer(question, text, message):
         return Reading("interruption")
     # "Can we start over" would read as an answer to an open question: a sure restart goes first.
     if name in restarts and confidence >= RESTART_CONFIDENCE:
@@ -84,6 +87,21 @@ def read_message(
         if name in interruptions and sure and (is_question or len(WORD.findall(cleaned)) >= 2):
             return Reading("interruption")
         return Reading("invalid", message=str(exc))
+
+
+def _plain_answer(question: Question, text: str, message: Mapping[str, Any]) -> bool:
+    """A word or three that answers a closed question ("Cannabis", "xanax", "10"), which DIET
+    alone took for a crisis. The spaCy rules' crisis, a longer message, or an open question's
+    answer is always a crisis: the form ends and the crisis lines go out."""
+    if message.get(CRISIS_MATCH_KEY) or len(normalise(text).split()) > PLAIN_ANSWER_WORDS:
+        return False
+    reader = question.strict_read or (None if question.free_text else question.read)
+    if reader is None:
+        return False
+    try:
+        return bool(reader(text))
+    except Invalid:
+        return False
 
 
 def answered_just_now(tracker: Tracker) -> bool:

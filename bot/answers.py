@@ -34,6 +34,9 @@ class Question:
     read: Callable[[str], Any]
     why: str
     free_text: bool = False  # open answers (names, insurance): accepted unless clearly a question
+    # For an open question: a reader that accepts only known words (substance names), so a short
+    # known answer is never mistaken for something else (actions/forms.py `_plain_answer`).
+    strict_read: Callable[[str], Any] | None = None
 
 
 def normalise(text: object) -> str:

@@ -62,6 +62,7 @@ QUESTIONS: dict[str, Question] = {
             answers.parse_substances,
             "Some substances need medical care when you stop, so we want to plan safely.",
             free_text=True,
+            strict_read=partial(answers.parse_substances, strict=True),
         ),
         Question(
             "withdrawal_risk",

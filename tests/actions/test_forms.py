@@ -11,7 +11,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.assessment import ValidatePreassessmentForm
-from actions.forms import read_message
+from actions.forms import CRISIS_MATCH_KEY, read_message
+from bot.nlu.crisis_matcher import MATCH_KEY
 from bot.preassessment import QUESTIONS
 from bot.settings import REPO_ROOT
 
@@ -50,6 +51,30 @@ def message(text: str, intent: str = "inform", confidence: float = 0.9) -> dict:
 )
 def test_read_message(slot: str, msg: dict, kind: str) -> None:
     assert read_message(QUESTIONS[slot], msg).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("slot", "text", "kind"),
+    [
+        # DIET alone calling a short, readable answer a crisis: it is the answer.
+        ("substances", "Cannabis", "answer"),
+        ("substances", "xanax and pills", "answer"),
+        ("impact", "5", "answer"),
+        # Longer, unreadable, or an open answer: the crisis wins, the form ends.
+        ("substances", "i took all my pills and cant wake up", "interruption"),
+        ("substances", "goodbye everyone", "interruption"),
+        ("insurance", "none left", "interruption"),
+        ("impact", "purple", "interruption"),
+    ],
+)
+def test_a_crisis_from_diet_alone_on_a_plain_answer(slot: str, text: str, kind: str) -> None:
+    assert read_message(QUESTIONS[slot], message(text, "crisis", 0.7)).kind == kind
+
+
+def test_a_crisis_rule_match_always_interrupts() -> None:
+    said = {**message("Cannabis", "crisis", 1.0), CRISIS_MATCH_KEY: {"category": "overdose"}}
+    assert read_message(QUESTIONS["substances"], said).kind == "interruption"
+    assert CRISIS_MATCH_KEY == MATCH_KEY  # the key the spaCy layer writes
 
 
 def test_a_sure_restart_wins_over_an_open_answer() -> None:

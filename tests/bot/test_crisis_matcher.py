@@ -345,6 +345,23 @@ CRISIS = [
     ("she's breathing really weird", "overdose"),
     ("i shot up way more than usual", "overdose"),
     ("i'm going to kill that bitch", "harm_others"),
+    # sixth batch
+    ("ive decided to kill my self", "suicidal"),
+    ("i want to jump", "suicidal"),
+    ("how high does a building need to be to die", "suicidal"),
+    ("i'm done living", "suicidal"),
+    ("punching walls until my knuckles bleed", "self_harm"),
+    ("i stuck a needle in my arm on purpose", "self_harm"),
+    ("he's gray and cold", "overdose"),
+    ("i'm doing cpr on my friend", "overdose"),
+    ("i keep picturing stabbing my coworker", "harm_others"),
+    ("my ex broke in and is in the house", "domestic_violence"),
+    ("i'm seeing and hearing stuff", "withdrawal"),
+    ("my body won't stop shaking", "withdrawal"),
+    ("there are snakes on the bed", "withdrawal"),
+    ("i'm peeing blood since i stopped", "withdrawal"),
+    ("i want to jump into the river", "suicidal"),
+    ("i'm ready to jump to my death", "suicidal"),
     # "I have suicidal thoughts" inside a question is a present-tense disclosure
     ("i have suicidal thoughts, can i still do the program?", "suicidal"),
 ]
@@ -518,6 +535,17 @@ BENIGN = [
     "yes i have a plan for after the program",
     "he texted sorry, he's running late and will call when he's off work",
     "i hope i don't die of boredom at this training",
+    "i want to jump into the program right away",
+    "i'm done living in chaos, ready for structure",
+    "my sister is seizing the day, she got into college!",
+    "my husband's face was gray from the flu",
+    "my heart stopped when i saw the bill lol",
+    "he keeps pushing me to go to meetings",
+    "snakes on the trail scared me on my hike",
+    "working on my self-esteem in group",
+    "ready to jump in, when do i start?",
+    "i don't want to jump to conclusions about my counselor",
+    "i'd jump at the chance to do evening group",
 ]
 
 # Told as history, dated long ago, and nothing says it is happening again: the past guard.

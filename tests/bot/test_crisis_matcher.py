@@ -361,6 +361,20 @@ CRISIS = [
     ("there are snakes on the bed", "withdrawal"),
     ("i'm peeing blood since i stopped", "withdrawal"),
     ("i want to jump into the river", "suicidal"),
+    # seventh batch
+    ("the car is running in the garage", "suicidal"),
+    ("the engine is on and the garage is shut", "suicidal"),
+    ("bought charcoal and tape", "suicidal"),
+    ("i don't care if i wake up", "suicidal"),
+    ("it would be easier if i just wasn't here", "suicidal"),
+    ("i'm going to use it on my wrists", "suicidal"),
+    ("i'm going to slash him", "harm_others"),
+    ("i want to drown my baby", "harm_others"),
+    ("she stabbed me with a fork", "domestic_violence"),
+    ("she locked me outside in the snow", "domestic_violence"),
+    ("i just had a grand mal", "withdrawal"),
+    ("i see things crawling on the walls", "withdrawal"),
+    ("he can't speak right and he's twitching", "withdrawal"),
     ("i'm ready to jump to my death", "suicidal"),
     # "I have suicidal thoughts" inside a question is a present-tense disclosure
     ("i have suicidal thoughts, can i still do the program?", "suicidal"),
@@ -546,6 +560,16 @@ BENIGN = [
     "ready to jump in, when do i start?",
     "i don't want to jump to conclusions about my counselor",
     "i'd jump at the chance to do evening group",
+    "i've got the car running, heading to group now",
+    "bought some charcoal for the bbq",
+    "i don't care if i wake up early, i'll make group",
+    "i want to die... of laughter at my kid's jokes",
+    "my heart is racing from the coffee lol",
+    "my dog bit me but it's just a scratch",
+    "my coworker stabbed me in the back",
+    "the driver cut me off on the highway",
+    "my grand mal seizure was in 2015, now i'm on keppra",
+    "my baby is crawling on the walls of her playpen",
 ]
 
 # Told as history, dated long ago, and nothing says it is happening again: the past guard.

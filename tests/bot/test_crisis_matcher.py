@@ -375,6 +375,22 @@ CRISIS = [
     ("i just had a grand mal", "withdrawal"),
     ("i see things crawling on the walls", "withdrawal"),
     ("he can't speak right and he's twitching", "withdrawal"),
+    # eighth batch
+    ("i've been holding the pills in my hand for an hour", "suicidal"),
+    ("i'm a waste of space", "suicidal"),
+    ("the world doesn't need me", "suicidal"),
+    ("take care of my cat after i'm gone", "suicidal"),
+    ("i'm going to drink until i die", "suicidal"),
+    ("i'm standing by the tracks", "suicidal"),
+    ("how much tylenol is too much? asking for myself", "suicidal"),
+    ("i can't see a future for myself", "suicidal"),
+    ("tonight i end it", "suicidal"),
+    ("suicide seems like the only option", "suicidal"),
+    ("she says she wants to disappear", "suicidal"),
+    ("my daughter drank hand sanitizer", "suicidal"),
+    ("im going to beat my kid until he learns", "harm_others"),
+    ("my dad just threw my mom into the wall", "domestic_violence"),
+    ("i think i'm having a heart attack", "withdrawal"),
     ("i'm ready to jump to my death", "suicidal"),
     # "I have suicidal thoughts" inside a question is a present-tense disclosure
     ("i have suicidal thoughts, can i still do the program?", "suicidal"),
@@ -570,6 +586,12 @@ BENIGN = [
     "the driver cut me off on the highway",
     "my grand mal seizure was in 2015, now i'm on keppra",
     "my baby is crawling on the walls of her playpen",
+    "that movie gave me a heart attack lol",
+    "i'm gone for the weekend, back monday",
+    "i want to disappear into a good book this weekend",
+    "i can't see a future in my current job",
+    "i threw my bag into the car and drove to group",
+    "i'm standing by the bus stop waiting for the bus",
 ]
 
 # Told as history, dated long ago, and nothing says it is happening again: the past guard.

@@ -391,6 +391,20 @@ CRISIS = [
     ("im going to beat my kid until he learns", "harm_others"),
     ("my dad just threw my mom into the wall", "domestic_violence"),
     ("i think i'm having a heart attack", "withdrawal"),
+    # ninth batch
+    ("i need to die", "suicidal"),
+    ("wanna kill myslf", "suicidal"),
+    ("i'm at the bridge", "suicidal"),
+    ("no point in me being alive", "suicidal"),
+    ("ready to be done with this life", "suicidal"),
+    ("i want to stop waking up", "suicidal"),
+    ("he says we'd be better off with his life insurance", "suicidal"),
+    ("his breathing stopped for a few seconds", "overdose"),
+    ("my ex showed up with a knife", "domestic_violence"),
+    ("my ex is stalking me", "domestic_violence"),
+    ("my heart feels like it's going to stop", "withdrawal"),
+    ("i'm seeing dead people in my room", "withdrawal"),
+    ("fever, shaking and confusion", "withdrawal"),
     ("i'm ready to jump to my death", "suicidal"),
     # "I have suicidal thoughts" inside a question is a present-tense disclosure
     ("i have suicidal thoughts, can i still do the program?", "suicidal"),
@@ -592,6 +606,12 @@ BENIGN = [
     "i can't see a future in my current job",
     "i threw my bag into the car and drove to group",
     "i'm standing by the bus stop waiting for the bus",
+    "i'm at the bridge club with my mom",
+    "i'm done with this life of using",
+    "i want to stop waking up at 4am every night",
+    "my friend's lips are purple from the grape popsicle",
+    "my ex is stalking my instagram lol",
+    "i need to dye my roots",
 ]
 
 # Told as history, dated long ago, and nothing says it is happening again: the past guard.

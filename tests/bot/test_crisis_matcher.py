@@ -405,6 +405,17 @@ CRISIS = [
     ("my heart feels like it's going to stop", "withdrawal"),
     ("i'm seeing dead people in my room", "withdrawal"),
     ("fever, shaking and confusion", "withdrawal"),
+    # tenth batch
+    ("i just want to not be alive", "suicidal"),
+    ("goodbye everyone, thanks for trying", "suicidal"),
+    ("a bottle of vodka and all my pills", "suicidal"),
+    ("i'm driving to the lake to end things", "suicidal"),
+    ("she's going to take all her pills", "suicidal"),
+    ("i can't go on anymore", "suicidal"),
+    ("i want to cut so bad right now", "self_harm"),
+    ("i mixed fentanyl and xanax", "overdose"),
+    ("i might hurt someone today", "harm_others"),
+    ("sweating, vomiting and my heart is pounding", "withdrawal"),
     ("i'm ready to jump to my death", "suicidal"),
     # "I have suicidal thoughts" inside a question is a present-tense disclosure
     ("i have suicidal thoughts, can i still do the program?", "suicidal"),
@@ -612,6 +623,9 @@ BENIGN = [
     "my friend's lips are purple from the grape popsicle",
     "my ex is stalking my instagram lol",
     "i need to dye my roots",
+    "goodbye everyone, see you next week!",
+    "i want to cut back on caffeine",
+    "i mixed up my appointment times",
 ]
 
 # Told as history, dated long ago, and nothing says it is happening again: the past guard.

@@ -416,6 +416,14 @@ CRISIS = [
     ("i mixed fentanyl and xanax", "overdose"),
     ("i might hurt someone today", "harm_others"),
     ("sweating, vomiting and my heart is pounding", "withdrawal"),
+    # eleventh batch
+    ("i'm going to end my suffering tonight", "suicidal"),
+    ("nobody cares if i live or die", "suicidal"),
+    ("the world would be better without me", "suicidal"),
+    ("i just want it to end", "suicidal"),
+    ("my friend is shaking and foaming after taking pills", "overdose"),
+    ("i took my whole prescription at once", "overdose"),
+    ("i was shaking so badly i fell and hit my head", "withdrawal"),
     ("i'm ready to jump to my death", "suicidal"),
     # "I have suicidal thoughts" inside a question is a present-tense disclosure
     ("i have suicidal thoughts, can i still do the program?", "suicidal"),
@@ -626,6 +634,10 @@ BENIGN = [
     "goodbye everyone, see you next week!",
     "i want to cut back on caffeine",
     "i mixed up my appointment times",
+    "i keep thinking about jumping into a new hobby",
+    "i hit my head on the cabinet, ouch",
+    "i just want this week to end lol",
+    "i took my whole family to the beach",
 ]
 
 # Told as history, dated long ago, and nothing says it is happening again: the past guard.

@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 INTERRUPTIONS = frozenset({"faq", "request_human", "bot_challenge"})
 INTERRUPTION_CONFIDENCE = 0.6
 RESTART_CONFIDENCE = 0.8
+# Real stops ("cancel", "that's enough", "never mind") come at 0.84-0.99; an answer that merely
+# shares a word ("old enough") comes lower and is read as an answer. "Stop" is confirmed anyway.
+STOP_CONFIDENCE = 0.75
 PLAIN_ANSWER_WORDS = 3
 # Set by bot/nlu/crisis_matcher.py when a crisis rule (not DIET) recognised the message.
 CRISIS_MATCH_KEY = "crisis_match"
@@ -73,7 +76,7 @@ def read_message(
     if name in restarts and confidence >= RESTART_CONFIDENCE:
         return Reading("interruption")
     sure = confidence >= INTERRUPTION_CONFIDENCE
-    if cleaned in STOP_WORDS or (name in STOP_INTENTS and sure):
+    if cleaned in STOP_WORDS or (name in STOP_INTENTS and confidence >= STOP_CONFIDENCE):
         return Reading("stop")
     if (name == "ask_why" and sure) or WHY.match(cleaned):
         return Reading("why")

@@ -30,6 +30,8 @@ def message(text: str, intent: str = "inform", confidence: float = 0.9) -> dict:
         ("age", message("why do you need this?", "ask_why"), "why"),
         ("age", message("why"), "why"),
         ("age", message("stop", "stop"), "stop"),
+        ("age", message("that's enough", "stop", 0.84), "stop"),
+        ("age", message("old enough", "stop", 0.65), "invalid"),
         ("age", message("delete my data", "request_data_deletion"), "stop"),
         ("age", message("how long is the program?", "faq"), "interruption"),
         ("age", message("i want to end my life", "crisis", 1.0), "interruption"),

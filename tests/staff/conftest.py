@@ -18,7 +18,9 @@ from bot.db.repositories import open_flag, save_assessment, save_checkin
 from bot.participants import enroll
 from bot.settings import get_settings
 from bot.staff import create_app
-from tests.bot.conftest import postgres_database
+
+# Migrated SQLite and PostgreSQL databases (PostgreSQL required in CI), shared with tests/bot.
+from tests.bot.conftest import database_url  # noqa: F401
 
 PASSWORD = "correct horse battery"
 
@@ -40,19 +42,6 @@ def db_url(tmp_path) -> str:
     url = f"sqlite:///{tmp_path / 'iop.db'}"
     upgrade(url)
     return url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    """A migrated, empty database of each kind the product supports (PostgreSQL skips if down)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'iop.db'}"
-        upgrade(url)
-        yield url
-    else:
-        with postgres_database() as url:
-            upgrade(url)
-            yield url
 
 
 def make_app(db_url: str, **overrides: object) -> Flask:

@@ -23,9 +23,9 @@ ROUTES = ("/api/flags?status=open", "/api/assessments", "/api/participants/1/che
 
 
 @pytest.fixture
-def db_url(any_db_url: str) -> str:
+def db_url(database_url: str) -> str:
     """These tests run on SQLite and on PostgreSQL."""
-    return any_db_url
+    return database_url
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -334,10 +334,10 @@ def test_demo_staff_gets_a_fresh_password_each_run(app: Flask, db_url: str) -> N
     assert client.get("/audit/").status_code == 200
 
 
-def test_demo_staff_is_never_created_on_postgresql(any_db_url: str) -> None:
-    with get_sessionmaker(any_db_url)() as session, session.begin():
+def test_demo_staff_is_never_created_on_postgresql(database_url: str) -> None:
+    with get_sessionmaker(database_url)() as session, session.begin():
         created = ensure_demo_staff(session)
-    assert (created is None) == any_db_url.startswith("postgresql")
+    assert (created is None) == database_url.startswith("postgresql")
 
 
 def test_every_form_post_without_a_csrf_token_is_refused(db_url: str) -> None:

@@ -203,17 +203,17 @@ def test_flag_page_survives_an_unreachable_tracker_store(db_url: str) -> None:
     assert b"Resolve</button>" in page.data
 
 
-def test_transcript_on_one_shared_database(any_db_url: str, monkeypatch) -> None:
+def test_transcript_on_one_shared_database(database_url: str, monkeypatch) -> None:
     """Production keeps flags and Rasa's events in one PostgreSQL database: that works too."""
     from bot.settings import get_settings
     from tests.staff.conftest import make_app, make_staff, sign_in
 
-    monkeypatch.setenv("TRACKER_DATABASE_URL", any_db_url)
+    monkeypatch.setenv("TRACKER_DATABASE_URL", database_url)
     get_settings.cache_clear()
     message_id = seed_crisis_conversation("visitor-shared")
-    flag_id = add_flag(any_db_url, conversation_id="visitor-shared", message_id=message_id)
-    app = make_app(any_db_url)
-    make_staff(any_db_url, "casey", "clinician")
+    flag_id = add_flag(database_url, conversation_id="visitor-shared", message_id=message_id)
+    app = make_app(database_url)
+    make_staff(database_url, "casey", "clinician")
     client = app.test_client()
     sign_in(client, "casey")
     html = client.get(f"/flags/{flag_id}").data.decode()

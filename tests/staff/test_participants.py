@@ -20,9 +20,9 @@ from tests.staff.conftest import add_checkins, add_participant
 
 
 @pytest.fixture
-def db_url(any_db_url: str) -> str:
+def db_url(database_url: str) -> str:
     """These tests run on SQLite and on PostgreSQL."""
-    return any_db_url
+    return database_url
 
 
 def audit_actions(db_url: str) -> list[tuple[str, str, str | None]]:

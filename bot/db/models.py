@@ -187,6 +187,8 @@ class StaffUser(Base):
     locked_until = Column(UTCDateTime())
     created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
     last_login_at = Column(UTCDateTime())
+    # Raised by signing out: every session of this login ends, copied cookies included.
+    session_version = Column(Integer, nullable=False, default=0, server_default="0")
 
 
 class ApiToken(Base):

@@ -44,7 +44,8 @@ class StaffMember:
     id: int
     username: str
     role: str
-    # Derived from the password hash: a new password ends every session signed in with the old.
+    # Derived from the password hash and the session version: a new password, or signing out,
+    # ends every session signed in before (copied cookies included).
     password_key: str = ""
     is_authenticated: bool = True
     is_active: bool = True
@@ -53,7 +54,8 @@ class StaffMember:
     @classmethod
     def of(cls, user: StaffUser) -> StaffMember:
         """The plain copy of a staff_users row."""
-        return cls(user.id, user.username, user.role, password_key(user.password_hash))
+        key = password_key(f"{user.password_hash}:{user.session_version or 0}")
+        return cls(user.id, user.username, user.role, key)
 
     def get_id(self) -> str:
         """What Flask-Login keeps in the session: the user id and the password key."""
@@ -198,6 +200,9 @@ def logout() -> Any:
     """Sign out (a POST with the CSRF token, so another site cannot sign staff out)."""
     with transaction() as db:
         audit(db, "logout", "staff_user", current_user.id)
+        user = db.get(StaffUser, current_user.id)
+        if user is not None:  # the cookie lives on in the browser: make it worthless
+            user.session_version = (user.session_version or 0) + 1
     logout_user()
     session.clear()
     flash("Signed out.")

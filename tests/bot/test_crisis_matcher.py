@@ -688,6 +688,9 @@ BENIGN = [
     "my dad says i'm dead to him",
     "i can't keep my eyes open in the afternoon",
     "i'm going to put it in the box",
+    "i broke in my new boots this week",
+    "my dad said that i'm dead weight",
+    "i took 12 of my vitamins",
 ]
 
 # Told as history, dated long ago, and nothing says it is happening again: the past guard.

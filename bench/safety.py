@@ -33,6 +33,7 @@ SETS = {
     "heldout": REPO / "tests" / "safety" / "heldout.yml",
     # written blind to the data, the rules and the other sets; measured, never tuned on
     "blind": REPO / "tests" / "safety" / "blind.yml",
+    "blind2": REPO / "tests" / "safety" / "blind2.yml",
 }
 MESSAGES = SETS["messages"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import case, select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,24 @@ _SEVERITY_ORDER = case({s: i for i, s in enumerate(FLAG_SEVERITIES)}, value=Flag
 def _by_dedup_key(session: Session, model: type[Flag | Assessment | CheckIn], key: str):  # noqa: ANN202
     """The row of `model` already stored for this dedup key, or None."""
     return session.execute(select(model).where(model.dedup_key == key)).scalar_one_or_none()
+
+
+def _add_once(session: Session, row: Flag | Assessment | CheckIn) -> tuple[Any, bool]:
+    """Add `row` unless one with its dedup key exists: (stored row, True when added now).
+
+    A concurrent retry of the same message may insert first; the unique key then refuses ours
+    and theirs, the same record, is returned.
+    """
+    model = type(row)
+    existing = _by_dedup_key(session, model, row.dedup_key)
+    if existing is not None:
+        return existing, False
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return _by_dedup_key(session, model, row.dedup_key), False
+    return row, True
 
 
 def open_flag(
@@ -33,9 +52,6 @@ def open_flag(
     """Open a flag once per `dedup_key`: a retried action returns the flag it already opened."""
     if kind not in FLAG_KINDS or severity not in FLAG_SEVERITIES:
         raise ValueError(f"unknown flag kind or severity: {kind}/{severity}")
-    existing = _by_dedup_key(session, Flag, dedup_key)
-    if existing is not None:
-        return existing
     flag = Flag(
         kind=kind,
         severity=severity,
@@ -45,12 +61,7 @@ def open_flag(
         participant_id=participant_id,
         message_id=message_id,
     )
-    try:
-        with session.begin_nested():
-            session.add(flag)
-    except IntegrityError:  # a concurrent retry won the race; theirs is the same flag
-        return _by_dedup_key(session, Flag, dedup_key)
-    return flag
+    return _add_once(session, flag)[0]
 
 
 def list_flags(session: Session, status: str | None = None) -> list[Flag]:
@@ -75,10 +86,10 @@ def save_assessment(
     contact: dict[str, str] | None = None,
 ) -> tuple[Assessment, Flag]:
     """Store a completed assessment and its follow-up flag together, once per `dedup_key`."""
-    existing = _by_dedup_key(session, Assessment, dedup_key)
-    if existing is None:
-        contact = contact or {}
-        existing = Assessment(
+    contact = contact or {}
+    assessment, _added = _add_once(
+        session,
+        Assessment(
             conversation_id=conversation_id,
             dedup_key=dedup_key,
             reference=reference,
@@ -90,20 +101,19 @@ def save_assessment(
             contact_phone=contact.get("phone"),
             contact_email=contact.get("email"),
             contact_time=contact.get("time"),
-        )
-        session.add(existing)
-        session.flush()
+        ),
+    )
     flag = open_flag(
         session,
         kind="assessment_followup",
         severity=flag_severity,
         conversation_id=conversation_id,
-        reason=f"Pre-assessment {existing.reference}: {existing.recommendation}",
+        reason=f"Pre-assessment {assessment.reference}: {assessment.recommendation}",
         dedup_key=f"assessment:{dedup_key}",
     )
     if flag.assessment_id is None:
-        flag.assessment_id = existing.id
-    return existing, flag
+        flag.assessment_id = assessment.id
+    return assessment, flag
 
 
 def save_checkin(
@@ -121,9 +131,6 @@ def save_checkin(
     note: str | None = None,
 ) -> tuple[CheckIn, bool]:
     """Store one completed check-in once per `dedup_key`; (row, True) when newly stored."""
-    existing = _by_dedup_key(session, CheckIn, dedup_key)
-    if existing is not None:
-        return existing, False
     checkin = CheckIn(
         participant_id=participant_id,
         conversation_id=conversation_id,
@@ -136,12 +143,7 @@ def save_checkin(
         coping=coping,
         note=note,
     )
-    try:
-        with session.begin_nested():
-            session.add(checkin)
-    except IntegrityError:  # the same final message processed twice at once
-        return _by_dedup_key(session, CheckIn, dedup_key), False
-    return checkin, True
+    return _add_once(session, checkin)
 
 
 def checkins_since(session: Session, participant_id: int, since: datetime) -> list[CheckIn]:

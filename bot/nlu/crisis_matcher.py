@@ -28,6 +28,8 @@ CRISIS_INTENT = "crisis"
 # Where the match is recorded on the parse result, for actions (and staff) to see which rule fired.
 MATCH_KEY = "crisis_match"
 FALLBACK_INTENT = "nlu_fallback"
+# Set by the crisis classifier (crisis_classifier.py) on every message it scored.
+CLASSIFIER_SCORE_KEY = "crisis_classifier"
 # Penn tags of a finite verb: the tense of a clause is read from one of these.
 FINITE_TAGS = {"VBD", "VBN", "VBP", "VBZ", "MD"}
 CLAUSE_ENDS = {".", "!", "?", ";", "\n"}
@@ -80,14 +82,25 @@ class CrisisRules:
         present = [blank.make_doc(str(p)) for p in past.get("present") or []]
         if present:
             self._present_markers.add("present", present)
+        jokes = spec.get("joke_guard") or {}
+        self._joke_markers = PhraseMatcher(self._vocab, attr="LOWER")
+        self._serious_markers = PhraseMatcher(self._vocab, attr="LOWER")
+        for matcher, key in ((self._joke_markers, "markers"), (self._serious_markers, "serious")):
+            docs = [blank.make_doc(str(p)) for p in jokes.get(key) or []]
+            if docs:
+                matcher.add(key, docs)
 
     @classmethod
     def from_file(cls, path: Path = PATTERNS_FILE) -> CrisisRules:
         """Compile the rules in a patterns file."""
         return cls(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
 
-    def find(self, doc: Doc) -> CrisisMatch | None:
-        """The first crisis match in `doc` that no exclusion overlaps, or None."""
+    def find(self, doc: Doc, *, defer_jokes: bool = False) -> CrisisMatch | None:
+        """The first crisis match in `doc` that no exclusion overlaps, or None.
+
+        `defer_jokes`: skip matches in a clause marked as a joke ("lol"), for when the crisis
+        classifier has already judged the message and found no crisis.
+        """
         excluded = [(s, e) for _, s, e in self._exclusions(doc) + self._exclusion_patterns(doc)]
         matches = sorted(self._phrases(doc) + self._tokens(doc), key=lambda m: (m[1], m[2]))
         for match_id, start, end in matches:
@@ -95,9 +108,18 @@ class CrisisRules:
                 continue
             if self._told_as_distant_past(doc[start:end]):
                 continue
+            if defer_jokes and self._told_as_joke(doc[start:end]):
+                continue
             rule = self._vocab.strings[match_id]
             return CrisisMatch(self._rule_category[rule], rule, doc[start:end].text)
         return None
+
+    def _told_as_joke(self, span: Span) -> bool:
+        """True for a match in a clause with a laugh ("lol", "haha") and no "not joking"."""
+        clause = _clause(span)
+        return _inside(clause, self._joke_markers(span.doc)) and not _inside(
+            clause, self._serious_markers(span.doc)
+        )
 
     def _told_as_distant_past(self, span: Span) -> bool:
         """True for a match told in the past tense in a clause dated long ago.
@@ -111,11 +133,16 @@ class CrisisRules:
         if not doc.has_annotation("TAG"):
             return False
         clause = _clause(span)
-        if not any(clause.start <= s and e <= clause.end for _, s, e in self._past_markers(doc)):
+        if not _inside(clause, self._past_markers(doc)):
             return False
-        if any(clause.start <= s and e <= clause.end for _, s, e in self._present_markers(doc)):
+        if _inside(clause, self._present_markers(doc)):
             return False
         return _past_tense(span, clause)
+
+
+def _inside(clause: Span, matches: list[tuple[int, int, int]]) -> bool:
+    """Whether any (id, start, end) match lies within `clause`."""
+    return any(clause.start <= start and end <= clause.end for _, start, end in matches)
 
 
 def _clause(span: Span) -> Span:
@@ -191,7 +218,12 @@ class CrisisMatcher(GraphComponent, IntentClassifier):
             doc = message.get(SPACY_DOCS[TEXT])
             if doc is None:
                 continue
-            match = self._rules.find(doc)
+            # A joking match waits for the classifier's view when it has judged the message.
+            judged_safe = (
+                message.get(CLASSIFIER_SCORE_KEY) is not None
+                and (message.get(INTENT) or {}).get("name") != CRISIS_INTENT
+            )
+            match = self._rules.find(doc, defer_jokes=judged_safe)
             if match is None:
                 _keep_crisis_through_fallback(message)
                 continue
@@ -211,8 +243,11 @@ def _keep_crisis_through_fallback(message: Message) -> None:
     """Undo the fallback when the classifier's own best guess was `crisis`.
 
     A low-confidence crisis is still a crisis: the fallback would answer "sorry, I didn't get
-    that" to someone who may be in danger.
+    that" to someone who may be in danger. When the crisis classifier (crisis_classifier.py)
+    scored the message, its decision stands instead.
     """
+    if message.get(CLASSIFIER_SCORE_KEY) is not None:
+        return
     if (message.get(INTENT) or {}).get("name") != FALLBACK_INTENT:
         return
     ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != FALLBACK_INTENT]

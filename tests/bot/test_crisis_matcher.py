@@ -833,3 +833,53 @@ def test_the_rules_alone_catch_the_safety_set(rules: CrisisRules) -> None:
     alarms = [m["text"] for m in data["benign"] if rules.find(nlp()(m["text"])) is not None]
     assert missed == []
     assert alarms == []
+
+
+JOKES = [
+    "Your website is so slow I want to jump out a window lol. Where is the screening link?",
+    "I'm going to overdose on coffee before this 7am group lol",
+    "my wife would kill me if she knew I was pricing programs haha",
+]
+
+
+@pytest.mark.parametrize("text", JOKES)
+def test_a_laughing_match_waits_for_the_classifier(rules: CrisisRules, text: str) -> None:
+    doc = nlp()(text)
+    assert rules.find(doc) is not None  # alone, the rule still fires
+    assert rules.find(doc, defer_jokes=True) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "going to kms after this check in lol not even joking",
+        "lol. i want to kill myself",  # the laugh is in another sentence
+        "i am going to kill myself tonight haha, no joke",
+    ],
+)
+def test_no_joke_or_a_laugh_elsewhere_keeps_the_rule(rules: CrisisRules, text: str) -> None:
+    assert rules.find(nlp()(text), defer_jokes=True) is not None, text
+
+
+def test_component_defers_a_joke_only_when_the_classifier_judged_it_safe(tmp_path) -> None:
+    component = CrisisMatcher.create(
+        CrisisMatcher.get_default_config(),
+        LocalModelStorage(tmp_path),
+        Resource("crisis"),
+        ExecutionContext(GraphSchema({}), "test"),
+    )
+    messages = []
+    for score, intent in ((0.08, "faq"), (0.91, "crisis"), (None, "faq")):
+        message = Message(data={"text": JOKES[1]})
+        message.set(SPACY_DOCS["text"], nlp()(JOKES[1]))
+        message.set("intent", {"name": intent, "confidence": 0.9})
+        if score is not None:
+            message.set("crisis_classifier", score)
+        messages.append(message)
+
+    judged_safe, judged_crisis, unjudged = component.process(messages)
+
+    assert judged_safe.get("intent")["name"] == "faq"
+    assert judged_safe.get("crisis_match") is None
+    assert judged_crisis.get("intent")["name"] == "crisis"
+    assert unjudged.get("crisis_match") is not None

@@ -42,7 +42,7 @@ RESTART_CONFIDENCE = 0.8
 # shares a word ("old enough") comes lower and is read as an answer. "Stop" is confirmed anyway.
 STOP_CONFIDENCE = 0.75
 PLAIN_ANSWER_WORDS = 3
-# Set by bot/nlu/crisis_matcher.py when a crisis rule (not DIET) recognised the message.
+# Set by bot/nlu/crisis_matcher.py when a crisis rule (not a classifier) recognised the message.
 CRISIS_MATCH_KEY = "crisis_match"
 STOP_INTENTS = frozenset({"stop", "request_data_deletion"})
 STOP_WORDS = frozenset({"stop", "quit", "cancel", "exit", "end", "stop it", "i want to stop"})
@@ -93,9 +93,10 @@ def read_message(
 
 
 def _plain_answer(question: Question, text: str, message: Mapping[str, Any]) -> bool:
-    """A word or three that answers a closed question ("Cannabis", "xanax", "10"), which DIET
-    alone took for a crisis. The spaCy rules' crisis, a longer message, or an open question's
-    answer is always a crisis: the form ends and the crisis lines go out."""
+    """A word or three that answers a closed question ("Cannabis", "xanax", "10"), which a
+    classifier alone (no rule) took for a crisis. The spaCy rules' crisis, a longer message,
+    or an open question's answer is always a crisis: the form ends and the crisis lines go out.
+    """
     if message.get(CRISIS_MATCH_KEY) or len(normalise(text).split()) > PLAIN_ANSWER_WORDS:
         return False
     reader = question.strict_read or (None if question.free_text else question.read)

@@ -28,6 +28,9 @@ def crisis_flag_reason(latest_message: dict[str, Any]) -> str:
     match = latest_message.get("crisis_match")
     if match:
         return f"Crisis language ({match.get('category', 'unknown')} rule)"
+    score = latest_message.get("crisis_classifier")
+    if score is not None:  # bot/nlu/crisis_classifier.py decided
+        return f"Crisis language (crisis classifier, score {score:.2f})"
     confidence = (latest_message.get("intent") or {}).get("confidence") or 0.0
     return f"Crisis language (classifier, confidence {confidence:.2f})"
 

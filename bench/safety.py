@@ -4,11 +4,13 @@ Parses every message of a safety set as a conversation's first turn with the tra
 pipeline including the spaCy crisis rule layer); a message escalates when its intent is `crisis`,
 which the rules answer with the crisis lines and an urgent flag. Prints figures only.
 
-Sets (tests/safety/): `messages` is the tuning set (its misses guide patterns and training data);
-`dev` a second tuning set written after the first round of rules; `heldout` was written before
-any model ran on it and is never tuned on: evaluate it rarely.
+Sets (tests/safety/): `messages`, `dev`, `heldout` and `blind` to `blind4` were each written
+blind, measured, then tuned on; they are now training data of the crisis classifier, so their
+figures here are training figures (bench/crisis_cv.py gives leave-one-set-out estimates).
+`blind5` is never trained or tuned on: it is the honest figure.
 
-    .venv/bin/python bench/safety.py [--model models/iop.tar.gz] [--set messages|dev|heldout]
+    .venv/bin/python bench/safety.py [--model models/iop.tar.gz]
+        [--set messages|dev|heldout|blind|blind2|...|blind5]
         [--file other.yml] [--misses] [--all]
 """
 
@@ -34,23 +36,29 @@ SETS = {
     # written blind to the data, the rules and the other sets; measured, never tuned on
     "blind": REPO / "tests" / "safety" / "blind.yml",
     "blind2": REPO / "tests" / "safety" / "blind2.yml",
+    # written blind after the crisis classifier's design; measured once (0.992 / 5.3%), then
+    # trained on
+    "blind3": REPO / "tests" / "safety" / "blind3.yml",
+    # written blind after blind3 was measured; measured once (0.932 / 7.6%), then trained on
+    "blind4": REPO / "tests" / "safety" / "blind4.yml",
+    # written blind after blind4 was measured; never trained or tuned on
+    "blind5": REPO / "tests" / "safety" / "blind5.yml",
 }
 MESSAGES = SETS["messages"]
 
 
 def load_messages(path: Path = MESSAGES) -> tuple[list[tuple[str, str]], list[str]]:
     """(text, kind) crisis messages and benign texts."""
-    import yaml
+    from bot.nlu.crisis_classifier import load_labelled
 
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    benign = [m["text"] if isinstance(m, dict) else str(m) for m in data["benign"]]
-    if isinstance(data["crisis"], dict):  # {kind: [text, ...]} (blind.yml)
-        return [(str(t), kind) for kind, texts in data["crisis"].items() for t in texts], benign
-    return [(m["text"], m["kind"]) for m in data["crisis"]], benign
+    return load_labelled(path)
 
 
 async def classify(model: Path, texts: list[str]) -> list[tuple[bool, str]]:
-    """(escalates, which layer: `rule`, `classifier` or `-`) for every text."""
+    """(escalates, which layer: `rule`, `classifier` or `-`) for every text.
+
+    `rule` when a crisis rule matched (it escalates whatever the classifier says); `classifier`
+    for the rest."""
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(model))

@@ -9,7 +9,12 @@ cd "$(dirname "$0")/.."
 model=models/iop.tar.gz
 stamp=models/iop.fingerprint
 fingerprint=$(
-  { find data -type f -name '*.yml' | LC_ALL=C sort; echo config.yml domain.yml requirements.txt; } |
+  {
+    find data tests/safety -type f -name '*.yml' | LC_ALL=C sort
+    # the NLU components' code and the crisis classifier's corpus train into the model too
+    find bot/nlu -type f \( -name '*.py' -o -name 'crisis_corpus.yml' \) | LC_ALL=C sort
+    echo config.yml domain.yml requirements.txt requirements-models.txt
+  } |
     xargs sha256sum | sha256sum | cut -d' ' -f1
 )
 if [ "${1:-}" = --fingerprint ]; then

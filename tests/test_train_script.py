@@ -8,12 +8,16 @@ from pathlib import Path
 
 from bot.settings import REPO_ROOT
 
+ignore_caches = shutil.ignore_patterns("__pycache__")
+
 
 def copy_project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     shutil.copytree(REPO_ROOT / "data", root / "data")
     shutil.copytree(REPO_ROOT / "scripts", root / "scripts")
-    for name in ("config.yml", "domain.yml", "requirements.txt"):
+    shutil.copytree(REPO_ROOT / "tests" / "safety", root / "tests" / "safety")
+    shutil.copytree(REPO_ROOT / "bot" / "nlu", root / "bot" / "nlu", ignore=ignore_caches)
+    for name in ("config.yml", "domain.yml", "requirements.txt", "requirements-models.txt"):
         shutil.copy(REPO_ROOT / name, root / name)
     return root
 
@@ -42,6 +46,23 @@ def test_fingerprint_follows_content_not_file_times(tmp_path: Path) -> None:
     assert fingerprint(root) != first
     (root / "data" / "nlu" / "new.yml").write_text("version: '3.1'\n")
     assert fingerprint(root) != first
+
+
+def test_crisis_classifier_inputs_are_training_inputs(tmp_path: Path) -> None:
+    """The crisis classifier trains on its corpus, the safety sets and the NLU code."""
+    root = copy_project(tmp_path)
+    first = fingerprint(root)
+    for path in (
+        root / "bot" / "nlu" / "crisis_corpus.yml",
+        root / "tests" / "safety" / "dev.yml",
+        root / "bot" / "nlu" / "crisis_classifier.py",
+        root / "requirements-models.txt",
+    ):
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n# changed\n")
+        assert fingerprint(root) != first, path
+        path.write_bytes(original)
+        assert fingerprint(root) == first, path
 
 
 def test_up_to_date_model_is_not_retrained(tmp_path: Path) -> None:

@@ -78,6 +78,8 @@ def test_crisis_flag_once_per_message_even_if_retried(db_url: str) -> None:
 def test_crisis_reason_from_the_classifier() -> None:
     message = {"intent": {"name": "crisis", "confidence": 0.912}}
     assert crisis_flag_reason(message) == "Crisis language (classifier, confidence 0.91)"
+    message["crisis_classifier"] = 0.8765
+    assert crisis_flag_reason(message) == "Crisis language (crisis classifier, score 0.88)"
 
 
 def test_crisis_flag_storage_failure_is_logged_not_raised(

@@ -1,0 +1,337 @@
+"""A crisis classifier on sentence embeddings: the layer that generalises past the spaCy rules.
+
+The rules in crisis_patterns.yml catch the wordings someone wrote down; a paraphrase nobody
+foresaw ("the bath is running and the razor is on the tub") slips through them, and DIET, trained
+with bag-of-words features on a few hundred crisis examples, both misses such paraphrases and
+fires on harmless look-alikes. This component decides instead of DIET whether a message the rules
+did not match is a crisis:
+
+- features: the message's all-MiniLM-L6-v2 sentence embedding (bot/nlu/minilm.py, a sentence
+  encoder pre-trained so that paraphrases lie close together), plus character and word n-gram
+  TF-IDF (typos, "kms", and the exact words that separate "cut myself" from "cut my dose");
+- model: an RBF support-vector machine with Platt-scaled probabilities, trained at `rasa train`
+  on the NLU data (intent `crisis` against every other intent) and the labelled corpora in the
+  config: crisis messages by kind and benign look-alikes (figures of speech, history told as
+  history, questions about the program);
+- a message is scored whole and clause by clause ("what time is group? also I have the pills
+  lined up": the crisis is in the second clause), and its score is the highest.
+
+At or above `threshold` the message becomes intent `crisis`; below it, a `crisis` that DIET
+predicted gives way to DIET's next guess (or the fallback). The score is on every parse result as
+`crisis_classifier`. The rule layer (bot/nlu/crisis_matcher.py) runs after this one and still
+escalates every rule match, whatever the score.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.minilm import load_encoder, model_dir
+
+logger = logging.getLogger(__name__)
+
+CORPUS_FILE = Path(__file__).with_name("crisis_corpus.yml")
+CRISIS_INTENT = "crisis"
+FALLBACK_INTENT = "nlu_fallback"
+# Below this, DIET's next guess after a withdrawn crisis is not trusted (as FallbackClassifier).
+FALLBACK_CONFIDENCE = 0.5
+SCORE_KEY = "crisis_classifier"
+MODEL_FILE = "crisis_classifier.skops"
+# Clause boundaries: sentence ends, line breaks, a dash, and ", also / and / but ..." joins.
+CLAUSE_BREAK = re.compile(
+    r"(?<=[.!?;])\s+|\n+|\s+-+\s+|,\s*(?=(?:also|and|but|plus|btw|anyway|so)\b)", re.I
+)
+# What skops may rebuild when loading the model (the classes this module saved, nothing else).
+TRUSTED_TYPES = [
+    "sklearn.svm._classes.SVC",
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    "numpy.float64",
+    "numpy.int64",
+    "builtins.slice",
+    "scipy.sparse._csr.csr_matrix",
+]
+
+
+def load_labelled(path: Path) -> tuple[list[tuple[str, str]], list[str]]:
+    """(crisis (text, kind) pairs, benign texts) of a labelled file.
+
+    Crisis messages come as {kind: [text, ...]} or as [{text, kind}, ...]; benign ones as
+    [text, ...] or [{text}, ...]. The corpus and the safety sets (tests/safety/) share it.
+    """
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    crisis_part = data.get("crisis") or {}
+    if isinstance(crisis_part, dict):
+        crisis = [(str(t), str(kind)) for kind, texts in crisis_part.items() for t in texts or []]
+    else:
+        crisis = [(str(m["text"]), str(m["kind"])) for m in crisis_part]
+    benign = [str(m["text"] if isinstance(m, dict) else m) for m in data.get("benign") or []]
+    return crisis, benign
+
+
+def clauses(text: str) -> list[str]:
+    """The whole text, then its clauses of two words or more when there are several."""
+    parts = [p.strip() for p in CLAUSE_BREAK.split(text) if p and len(p.strip().split()) >= 2]
+    return [text, *parts] if len(parts) > 1 else [text]
+
+
+def training_texts(
+    training_data: TrainingData, corpora: list[Path] = ()
+) -> tuple[list[str], np.ndarray]:
+    """Texts and 0/1 labels: NLU examples by whether their intent is `crisis`, then the corpora.
+
+    A text found with both labels keeps the crisis one (a miss costs more than a false alarm).
+    """
+    labels: dict[str, int] = {}
+    for example in training_data.intent_examples:
+        text = (example.get(TEXT) or "").strip()
+        if text:
+            positive = int(example.get(INTENT) == CRISIS_INTENT)
+            labels[text] = max(labels.get(text, 0), positive)
+    for path in corpora:
+        crisis, benign = load_labelled(path)
+        for text in benign:
+            labels.setdefault(text.strip(), 0)
+        for text, _ in crisis:
+            labels[text.strip()] = 1
+    texts = sorted(labels)  # a fixed order: the same data trains the same model
+    return texts, np.array([labels[t] for t in texts], dtype=np.int64)
+
+
+def normalise(text: str) -> str:
+    """Lower case, words only: "I want to stop." and "i want to stop" are the same message."""
+    return " ".join(re.findall(r"[\w']+", text.lower()))
+
+
+class CrisisModel:
+    """Features (embedding + n-gram TF-IDF) and the SVM; `fit`, then `score`.
+
+    A message that is, word for word, one of the training texts gets that text's label: the SVM's
+    soft margin can leave a training text on the wrong side ("I want to stop", a stop request,
+    scored 0.52), and a labelled example is better evidence than a score near it.
+    """
+
+    def __init__(
+        self,
+        svm: Any = None,
+        chars: Any = None,
+        words: Any = None,
+        known: dict[str, int] | None = None,
+    ) -> None:
+        self.svm, self.chars, self.words = svm, chars, words
+        self.known = known or {}
+
+    def fit(self, texts: list[str], labels: np.ndarray, c: float = 1.0) -> CrisisModel:
+        """Train on texts with 0/1 labels (deterministic for the same data)."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.svm import SVC
+
+        self.chars = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True
+        ).fit(texts)
+        self.words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True).fit(
+            texts
+        )
+        self.svm = SVC(C=c, kernel="rbf", probability=True, class_weight="balanced", random_state=0)
+        self.svm.fit(self._features(texts), labels)
+        self.known = {}
+        for text, label in zip(texts, labels.tolist(), strict=True):
+            key = normalise(text)
+            self.known[key] = max(self.known.get(key, 0), int(label))  # crisis wins a tie
+        return self
+
+    def _features(self, texts: list[str]) -> Any:
+        from scipy import sparse
+
+        dense = sparse.csr_matrix(load_encoder().encode(texts))
+        return sparse.hstack(
+            [dense, self.chars.transform(texts), self.words.transform(texts)]
+        ).tocsr()
+
+    def score(self, texts: list[str]) -> np.ndarray:
+        """Each text's crisis probability: the highest over the whole text and its clauses, or
+        the label of a training text it repeats word for word."""
+        scores = np.zeros(len(texts))
+        pieces, owner = [], []
+        for index, text in enumerate(texts):
+            label = self.known.get(normalise(text))
+            if label is not None:
+                scores[index] = float(label)
+                continue
+            for piece in clauses(text):
+                pieces.append(piece)
+                owner.append(index)
+        if pieces:
+            probabilities = self.svm.predict_proba(self._features(pieces))[:, 1]
+            np.maximum.at(scores, np.array(owner), probabilities)
+        return scores
+
+    def save(self, path: Path) -> None:
+        """Write with skops (no pickle: loading cannot run arbitrary code)."""
+        import skops.io as sio
+
+        parts = {"svm": self.svm, "chars": self.chars, "words": self.words, "known": self.known}
+        sio.dump(parts, path)
+
+    @classmethod
+    def load(cls, path: Path) -> CrisisModel:
+        """Read a saved model; refuses any type beyond TRUSTED_TYPES."""
+        import skops.io as sio
+
+        untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in TRUSTED_TYPES]
+        if untrusted:
+            raise ValueError(f"crisis model holds unexpected types: {untrusted}")
+        parts = sio.load(path, trusted=TRUSTED_TYPES)
+        return cls(parts["svm"], parts["chars"], parts["words"], parts["known"])
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class CrisisClassifier(GraphComponent, IntentClassifier):
+    """Decides `crisis` for messages the rules do not match; place it before CrisisMatcher."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        """None: it must come after DIET in config.yml (it overrides DIET's intent), but Rasa
+        checks requirements against the training graph too, where DIET is no ancestor of it."""
+        return []
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """`corpora`: labelled files trained on besides the NLU data; `threshold`: the score
+        that escalates; `C`: the SVM's inverse regularisation strength."""
+        return {"corpora": [str(CORPUS_FILE)], "threshold": 0.5, "C": 1.0}
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """Retrain when a corpus changes (Rasa fingerprints only config and NLU data)."""
+        digest = hashlib.sha256()
+        for path in corpus_paths(config):
+            digest.update(path.read_bytes() if path.exists() else b"missing")
+        digest.update((model_dir() / "config.json").read_bytes())
+        return digest.hexdigest()
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: CrisisModel | None = None,
+    ) -> None:
+        self._config = config
+        self._storage = model_storage
+        self._resource = resource
+        self._model = model
+        self._threshold = float(config.get("threshold", 0.5))
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> CrisisClassifier:
+        """An untrained classifier."""
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Fit on the NLU data and the corpora; persist with skops."""
+        texts, labels = training_texts(training_data, corpus_paths(self._config))
+        if labels.min(initial=0) == labels.max(initial=0):
+            logger.warning("crisis classifier: training data needs crisis and other examples")
+            return self._resource
+        self._model = CrisisModel().fit(texts, labels, c=float(self._config.get("C", 1.0)))
+        with self._storage.write_to(self._resource) as directory:
+            self._model.save(directory / MODEL_FILE)
+        logger.info(
+            "crisis classifier trained on %d texts (%d crisis)", len(texts), int(labels.sum())
+        )
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> CrisisClassifier:
+        """The trained model, with the encoder loaded now rather than on the first message."""
+        try:
+            with model_storage.read_from(resource) as directory:
+                model = CrisisModel.load(directory / MODEL_FILE)
+        except (ValueError, FileNotFoundError):
+            logger.warning("crisis classifier: no trained model in the model archive")
+            return cls(config, model_storage, resource)
+        load_encoder()
+        return cls(config, model_storage, resource, model)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Score every message; at or above the threshold its intent becomes `crisis`."""
+        texts = [(m.get(TEXT) or "").strip() for m in messages]
+        scored = [i for i, text in enumerate(texts) if text]
+        if not scored or self._model is None:
+            return messages
+        for index, score in zip(scored, self._model.score([texts[i] for i in scored]), strict=True):
+            message = messages[index]
+            score = round(float(score), 4)
+            message.set(SCORE_KEY, score, add_to_output=True)
+            if score >= self._threshold:
+                _set_crisis(message, score)
+            else:
+                _withdraw_crisis(message)
+        return messages
+
+
+def corpus_paths(config: dict[str, Any]) -> list[Path]:
+    """The component's `corpora`, relative paths taken from the repository root."""
+    from bot.settings import REPO_ROOT
+
+    paths = [Path(p) for p in config.get("corpora") or []]
+    return [p if p.is_absolute() else REPO_ROOT / p for p in paths]
+
+
+def _set_crisis(message: Message, score: float) -> None:
+    crisis = {"name": CRISIS_INTENT, "confidence": score}
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != CRISIS_INTENT]
+    message.set(INTENT, crisis, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [crisis, *ranking], add_to_output=True)
+
+
+def _withdraw_crisis(message: Message) -> None:
+    """DIET's `crisis` on a message this classifier scores below the threshold: take DIET's
+    next guess if it is confident enough, else the fallback. (DIET's crisis fires on harmless
+    look-alikes such as "my husband beat me at cards"; the rules still catch what they know.)"""
+    intent = (message.get(INTENT) or {}).get("name")
+    ranking = message.get(INTENT_RANKING_KEY) or []
+    top = next((r for r in ranking if r.get("name") != FALLBACK_INTENT), None)
+    if intent != CRISIS_INTENT and not (
+        intent == FALLBACK_INTENT and top and top["name"] == CRISIS_INTENT
+    ):
+        return
+    rest = [r for r in ranking if r.get("name") not in (CRISIS_INTENT, FALLBACK_INTENT)]
+    if rest and rest[0].get("confidence", 0.0) >= FALLBACK_CONFIDENCE:
+        message.set(INTENT, dict(rest[0]), add_to_output=True)
+    else:
+        message.set(INTENT, {"name": FALLBACK_INTENT, "confidence": 1.0}, add_to_output=True)
+    message.set(
+        INTENT_RANKING_KEY,
+        [r for r in ranking if r.get("name") != CRISIS_INTENT],
+        add_to_output=True,
+    )

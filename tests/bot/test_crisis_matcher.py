@@ -727,10 +727,57 @@ NOT_PAST = [
     ("i had a seizure last year and i feel another one coming", "withdrawal"),
 ]
 
+# A child into medicine (the miss of blind3, the set written after the crisis classifier).
+CHILD_INGESTION = [
+    "My 3 year old got into my methadone, I don't know how much he drank",
+    "the baby swallowed some of my pills",
+    "my toddler ate grandma's edibles",
+    "my son got into the medicine cabinet and ate a bunch of tylenol",
+]
+# Denials, as screening and check-in answers give them (blind2, blind4): the rule stands down.
+DENIALS = [
+    "daily check in mood 5, craving 4, trigger was my ex texting, no urges to hurt myself",
+    "Thoughts about using keep popping up at night. No thoughts about hurting myself. Any tips?",
+    "no plans to kill myself",
+    "I have no thoughts to hurt myself or anyone",
+]
+NOT_DENIALS = [
+    "no thoughts of killing myself but i have a plan to end it tonight",
+    "i feel like there is no point, i want to kill myself",
+]
+NOT_CHILD_INGESTION = [
+    "how do i keep my kids from getting into my meds?",
+    "my kid got into my vitamins two years ago and was fine",
+    "my daughter found my pills",
+    "the kids ate some gummies at the party",
+    "my son got into college",
+]
+
 
 @pytest.fixture(scope="module")
 def rules() -> CrisisRules:
     return load_rules()
+
+
+@pytest.mark.parametrize("text", DENIALS)
+def test_a_denial_does_not_match(rules: CrisisRules, text: str) -> None:
+    assert rules.find(nlp()(text)) is None, text
+
+
+@pytest.mark.parametrize("text", NOT_DENIALS)
+def test_a_denial_vetoes_only_what_it_denies(rules: CrisisRules, text: str) -> None:
+    assert rules.find(nlp()(text)) is not None, text
+
+
+@pytest.mark.parametrize("text", CHILD_INGESTION)
+def test_a_child_into_medicine_is_an_overdose(rules: CrisisRules, text: str) -> None:
+    match = rules.find(nlp()(text))
+    assert match is not None and match.category == "overdose", text
+
+
+@pytest.mark.parametrize("text", NOT_CHILD_INGESTION)
+def test_children_and_medicine_without_ingestion_now(rules: CrisisRules, text: str) -> None:
+    assert rules.find(nlp()(text)) is None, text
 
 
 @pytest.mark.parametrize(("text", "category"), CRISIS)

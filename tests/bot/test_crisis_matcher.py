@@ -812,13 +812,19 @@ def test_without_tags_the_past_guard_vetoes_nothing(rules: CrisisRules) -> None:
     assert rules._told_as_distant_past(doc[1:2]) is False
 
 
+def make_matcher(tmp_path) -> CrisisMatcher:
+    """The component as Rasa's graph creates it."""
+    return CrisisMatcher.create(
+        CrisisMatcher.get_default_config(),
+        LocalModelStorage(tmp_path),
+        Resource("crisis"),
+        ExecutionContext(GraphSchema({}), "test"),
+    )
+
+
 def test_component_overrides_the_classifier(tmp_path) -> None:
     """As a Rasa graph component: whatever DIET said, a match becomes intent `crisis`."""
-    storage = LocalModelStorage(tmp_path)
-    context = ExecutionContext(GraphSchema({}), "test")
-    component = CrisisMatcher.create(
-        CrisisMatcher.get_default_config(), storage, Resource("crisis"), context
-    )
+    component = make_matcher(tmp_path)
     messages = []
     for text, predicted in [("i have a plan to end it", "faq"), ("what is iop", "faq")]:
         message = Message(data={"text": text})
@@ -844,12 +850,7 @@ def test_an_exclusion_vetoes_only_the_match_it_overlaps(rules: CrisisRules) -> N
 
 def test_a_fallback_over_a_crisis_guess_stays_crisis(tmp_path) -> None:
     """When the classifier's best guess was `crisis` but too unsure, the fallback must not win."""
-    component = CrisisMatcher.create(
-        CrisisMatcher.get_default_config(),
-        LocalModelStorage(tmp_path),
-        Resource("crisis"),
-        ExecutionContext(GraphSchema({}), "test"),
-    )
+    component = make_matcher(tmp_path)
     messages = []
     for best in ("crisis", "faq"):
         text = "everything feels pointless lately"
@@ -909,12 +910,7 @@ def test_no_joke_or_a_laugh_elsewhere_keeps_the_rule(rules: CrisisRules, text: s
 
 
 def test_component_defers_a_joke_only_when_the_classifier_judged_it_safe(tmp_path) -> None:
-    component = CrisisMatcher.create(
-        CrisisMatcher.get_default_config(),
-        LocalModelStorage(tmp_path),
-        Resource("crisis"),
-        ExecutionContext(GraphSchema({}), "test"),
-    )
+    component = make_matcher(tmp_path)
     messages = []
     for score, intent in ((0.08, "faq"), (0.91, "crisis"), (None, "faq")):
         message = Message(data={"text": JOKES[1]})

@@ -49,9 +49,12 @@ def test_fingerprint_follows_content_not_file_times(tmp_path: Path) -> None:
 
 
 def test_crisis_classifier_inputs_are_training_inputs(tmp_path: Path) -> None:
-    """The crisis classifier trains on its corpus, the safety sets and the NLU code."""
+    """The crisis classifier trains on the corpora config.yml names and the NLU code; a safety
+    set it does not train on is no training input."""
     root = copy_project(tmp_path)
     first = fingerprint(root)
+    (root / "tests" / "safety" / "blind9.yml").write_text("crisis: {}\nbenign: []\n")
+    assert fingerprint(root) == first
     for path in (
         root / "bot" / "nlu" / "crisis_corpus.yml",
         root / "tests" / "safety" / "dev.yml",

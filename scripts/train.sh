@@ -14,7 +14,8 @@ fingerprint=$(
     # the NLU components' code trains into the model too, and so do the files config.yml names
     # (the crisis classifier's corpora); an evaluation-only set in tests/safety/ does not
     find bot/nlu -type f -name '*.py' | LC_ALL=C sort
-    grep -oE '[A-Za-z0-9_./-]+\.yml' config.yml | LC_ALL=C sort -u
+    grep -oE '[A-Za-z0-9_./-]+\.yml' config.yml | LC_ALL=C sort -u |
+      while read -r path; do if [ -f "$path" ]; then echo "$path"; fi; done
     echo config.yml domain.yml requirements.txt requirements-models.txt
   } |
     xargs sha256sum | sha256sum | cut -d' ' -f1

@@ -26,23 +26,10 @@ sys.path.insert(0, str(REPO))
 
 def classifier_config() -> dict:
     """The CrisisClassifier entry of config.yml, with the component's defaults."""
-    import yaml
-
+    from bot.nlu import pipeline_entry
     from bot.nlu.crisis_classifier import CrisisClassifier
 
-    pipeline = yaml.safe_load((REPO / "config.yml").read_text(encoding="utf-8"))["pipeline"]
-    entry = next(c for c in pipeline if c["name"].endswith("CrisisClassifier"))
-    return {**CrisisClassifier.get_default_config(), **entry}
-
-
-def spacy_model():
-    """en_core_web_sm as Rasa's SpacyNLP loads it (path from config.yml)."""
-    import spacy
-    import yaml
-
-    pipeline = yaml.safe_load((REPO / "config.yml").read_text(encoding="utf-8"))["pipeline"]
-    path = next(c["model"] for c in pipeline if c["name"] == "SpacyNLP")
-    return spacy.load(REPO / path)
+    return {**CrisisClassifier.get_default_config(), **pipeline_entry("CrisisClassifier")}
 
 
 def main() -> int:
@@ -55,6 +42,7 @@ def main() -> int:
     os.chdir(REPO)
     from rasa.shared.nlu.training_data.loading import load_data
 
+    from bot.nlu import load_spacy
     from bot.nlu.crisis_classifier import CrisisModel, corpus_paths, load_labelled, training_texts
     from bot.nlu.crisis_matcher import load_rules
 
@@ -65,7 +53,7 @@ def main() -> int:
         wanted = set(args.sets.split(","))
         held_out = [p for p in held_out if p.stem in wanted]
     nlu = load_data(str(REPO / "data" / "nlu"))
-    nlp, rules = spacy_model(), load_rules()
+    nlp, rules = load_spacy(), load_rules()
     threshold = float(config["threshold"])
     print(f"threshold {threshold}, C {config['C']}; each set scored by a model trained without it")
     print(f"{'set':10s} {'n':>8s}  {'rules':>13s}  {'classifier':>13s}  {'both':>13s}")

@@ -1,1 +1,26 @@
-"""Custom Rasa NLU graph components and their pattern files."""
+"""Custom Rasa NLU graph components and their pattern files, and how to read their pipeline."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+
+def pipeline_entry(name: str) -> dict[str, Any]:
+    """The first component of config.yml's pipeline named `name` (or ending in `.name`)."""
+    import yaml
+
+    from bot.settings import REPO_ROOT
+
+    pipeline = yaml.safe_load((REPO_ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+    return next(c for c in pipeline if c["name"] == name or c["name"].endswith(f".{name}"))
+
+
+@lru_cache(maxsize=1)
+def load_spacy() -> Any:
+    """The spaCy model as Rasa's SpacyNLP loads it: path from config.yml, parser disabled."""
+    import spacy
+
+    from bot.settings import REPO_ROOT
+
+    return spacy.load(REPO_ROOT / pipeline_entry("SpacyNLP")["model"], disable=["parser"])

@@ -41,16 +41,16 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.crisis_matcher import CLASSIFIER_SCORE_KEY as SCORE_KEY
+from bot.nlu.crisis_matcher import CRISIS_INTENT, FALLBACK_INTENT, set_crisis
 from bot.nlu.minilm import load_encoder, model_dir
+from bot.settings import REPO_ROOT
 
 logger = logging.getLogger(__name__)
 
 CORPUS_FILE = Path(__file__).with_name("crisis_corpus.yml")
-CRISIS_INTENT = "crisis"
-FALLBACK_INTENT = "nlu_fallback"
 # Below this, DIET's next guess after a withdrawn crisis is not trusted (as FallbackClassifier).
 FALLBACK_CONFIDENCE = 0.5
-SCORE_KEY = "crisis_classifier"
 MODEL_FILE = "crisis_classifier.skops"
 # Clause boundaries: sentence ends, line breaks, a dash, and ", also / and / but ..." joins.
 CLAUSE_BREAK = re.compile(
@@ -293,7 +293,7 @@ class CrisisClassifier(GraphComponent, IntentClassifier):
             score = round(float(score), 4)
             message.set(SCORE_KEY, score, add_to_output=True)
             if score >= self._threshold:
-                _set_crisis(message, score)
+                set_crisis(message, score)
             else:
                 _withdraw_crisis(message)
         return messages
@@ -301,17 +301,8 @@ class CrisisClassifier(GraphComponent, IntentClassifier):
 
 def corpus_paths(config: dict[str, Any]) -> list[Path]:
     """The component's `corpora`, relative paths taken from the repository root."""
-    from bot.settings import REPO_ROOT
-
     paths = [Path(p) for p in config.get("corpora") or []]
     return [p if p.is_absolute() else REPO_ROOT / p for p in paths]
-
-
-def _set_crisis(message: Message, score: float) -> None:
-    crisis = {"name": CRISIS_INTENT, "confidence": score}
-    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != CRISIS_INTENT]
-    message.set(INTENT, crisis, add_to_output=True)
-    message.set(INTENT_RANKING_KEY, [crisis, *ranking], add_to_output=True)
 
 
 def _withdraw_crisis(message: Message) -> None:

@@ -229,14 +229,17 @@ class CrisisMatcher(GraphComponent, IntentClassifier):
                 continue
             # Log the rule, never the words (they are the user's message).
             logger.info("crisis rule matched: %s", match.rule.split(":", 2)[0])
-            crisis = {"name": CRISIS_INTENT, "confidence": 1.0}
-            ranking = [
-                r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != CRISIS_INTENT
-            ]
-            message.set(INTENT, crisis, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [crisis, *ranking], add_to_output=True)
+            set_crisis(message, 1.0)
             message.set(MATCH_KEY, match.as_dict(), add_to_output=True)
         return messages
+
+
+def set_crisis(message: Message, confidence: float) -> None:
+    """Make `crisis` the message's intent, first in its ranking (shared with the classifier)."""
+    crisis = {"name": CRISIS_INTENT, "confidence": confidence}
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != CRISIS_INTENT]
+    message.set(INTENT, crisis, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [crisis, *ranking], add_to_output=True)
 
 
 def _keep_crisis_through_fallback(message: Message) -> None:

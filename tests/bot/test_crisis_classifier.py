@@ -11,17 +11,18 @@ import pytest
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu import pipeline_entry
 from bot.nlu.crisis_classifier import (
     CORPUS_FILE,
     SCORE_KEY,
     CrisisModel,
-    _set_crisis,
     _withdraw_crisis,
     clauses,
     corpus_paths,
     load_labelled,
     training_texts,
 )
+from bot.nlu.crisis_matcher import set_crisis
 from bot.settings import REPO_ROOT
 
 MODEL = REPO_ROOT / "models" / "iop.tar.gz"
@@ -83,10 +84,7 @@ def test_shipped_corpus_has_every_crisis_kind_and_many_look_alikes() -> None:
 
 def test_the_blind_set_is_never_trained_on() -> None:
     """tests/safety/blind5.yml is the honest figure: no corpus in config.yml may include it."""
-    import yaml
-
-    pipeline = yaml.safe_load((REPO_ROOT / "config.yml").read_text())["pipeline"]
-    entry = next(c for c in pipeline if c["name"].endswith("CrisisClassifier"))
+    entry = pipeline_entry("CrisisClassifier")
     names = {p.name for p in corpus_paths(entry)}
     assert "blind5.yml" not in names
     assert all(p.exists() for p in corpus_paths(entry))
@@ -178,7 +176,7 @@ def test_other_intents_are_left_alone_and_a_crisis_is_set_first() -> None:
     message = parsed("faq", [("faq", 0.9), ("crisis", 0.1)])
     _withdraw_crisis(message)
     assert message.get("intent")["name"] == "faq"
-    _set_crisis(message, 0.93)
+    set_crisis(message, 0.93)
     assert message.get("intent") == {"name": "crisis", "confidence": 0.93}
     assert [r["name"] for r in message.get("intent_ranking")] == ["crisis", "faq"]
 

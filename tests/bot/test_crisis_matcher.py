@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import pytest
 import spacy
 import yaml
@@ -13,16 +11,11 @@ from rasa.engine.storage.resource import Resource
 from rasa.nlu.constants import SPACY_DOCS
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu import load_spacy
 from bot.nlu.crisis_matcher import CrisisMatcher, CrisisRules, load_rules
 from bot.settings import REPO_ROOT
 
-
-@lru_cache(maxsize=1)
-def nlp() -> spacy.language.Language:
-    """The spaCy model as Rasa's SpacyNLP loads it: path from config.yml, parser disabled."""
-    config = yaml.safe_load((REPO_ROOT / "config.yml").read_text())
-    path = next(c["model"] for c in config["pipeline"] if c["name"] == "SpacyNLP")
-    return spacy.load(REPO_ROOT / path, disable=["parser"])
+nlp = load_spacy  # the spaCy model as Rasa's SpacyNLP loads it
 
 
 CRISIS = [

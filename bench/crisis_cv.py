@@ -1,14 +1,16 @@
-"""Leave-one-set-out estimate of the crisis layers on the safety sets they now train on.
+"""Leave-one-set-out estimate of the crisis layers on the labelled sets they now train on.
 
-The crisis classifier (bot/nlu/crisis_classifier.py) trains on the NLU data, its corpus and the
+The crisis classifier (bot/nlu/crisis_classifier.py) trains on the NLU data, its corpora and the
 safety sets that were once measured blind (config.yml lists them). Their figures in
 bench/safety.py are therefore training figures. This script retrains the classifier once per
 set without that set and scores the set with it, together with the spaCy rule layer, as the
 pipeline decides: a rule match escalates, unless it laughs at itself ("lol") and the classifier
-sees no crisis; otherwise the classifier's score against the threshold. It does not run DIET,
-which no longer decides `crisis`. Prints figures only; about three minutes per set on 2 cores.
+sees no crisis, or it only names an event ("OD'd") and the classifier scores the message below
+CrisisMatcher's `mention_floor`; otherwise the classifier's score against the threshold. It
+does not run DIET, which no longer decides `crisis`. Prints figures only; about a minute per
+set on 2 cores.
 
-    .venv/bin/python bench/crisis_cv.py [--sets dev,blind2] [--misses]
+    .venv/bin/python bench/crisis_cv.py [--sets dev,blind2,crisis_corpus_voices] [--misses]
 """
 
 from __future__ import annotations
@@ -24,18 +26,20 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
-def classifier_config() -> dict:
-    """The CrisisClassifier entry of config.yml, with the component's defaults."""
+def component_config(name: str) -> dict:
+    """A component's entry in config.yml, with the component's defaults."""
     from bot.nlu import pipeline_entry
     from bot.nlu.crisis_classifier import CrisisClassifier
+    from bot.nlu.crisis_matcher import CrisisMatcher
 
-    return {**CrisisClassifier.get_default_config(), **pipeline_entry("CrisisClassifier")}
+    component = {"CrisisClassifier": CrisisClassifier, "CrisisMatcher": CrisisMatcher}[name]
+    return {**component.get_default_config(), **pipeline_entry(name)}
 
 
 def main() -> int:
     """Per held-out set: recall and false alarms of rules, classifier, and both together."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", help="comma-separated set names (default: every safety set)")
+    parser.add_argument("--sets", help="comma-separated set names (default: every labelled set)")
     parser.add_argument("--misses", action="store_true", help="list misses and false alarms")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
@@ -46,9 +50,10 @@ def main() -> int:
     from bot.nlu.crisis_classifier import CrisisModel, corpus_paths, load_labelled, training_texts
     from bot.nlu.crisis_matcher import load_rules
 
-    config = classifier_config()
+    config = component_config("CrisisClassifier")
+    floor = float(component_config("CrisisMatcher")["mention_floor"])
     corpora = corpus_paths(config)
-    held_out = [p for p in corpora if p.parent.name == "safety"]
+    held_out = list(corpora)
     if args.sets:
         wanted = set(args.sets.split(","))
         held_out = [p for p in held_out if p.stem in wanted]
@@ -56,7 +61,8 @@ def main() -> int:
     nlp, rules = load_spacy(), load_rules()
     threshold = float(config["threshold"])
     print(f"threshold {threshold}, C {config['C']}; each set scored by a model trained without it")
-    print(f"{'set':10s} {'n':>8s}  {'rules':>13s}  {'classifier':>13s}  {'both':>13s}")
+    print(f"{'set':22s} {'n':>8s}  {'rules':>13s}  {'classifier':>13s}  {'both':>13s}")
+    caught = missed_total = alarms = benign_total = 0
     for path in held_out:
         texts, labels = training_texts(nlu, [p for p in corpora if p != path])
         model = CrisisModel().fit(texts, labels, c=float(config["C"]))
@@ -64,10 +70,11 @@ def main() -> int:
         messages = [t for t, _ in crisis] + benign
         scores = model.score(messages)
         classified = [s >= threshold for s in scores]
-        # as CrisisMatcher: a laughing match waits for the classifier's view
+        # as CrisisMatcher: a laughing match waits for the classifier's view, a mention gives
+        # way to a low score
         ruled = [
-            rules.find(doc, defer_jokes=not judged) is not None
-            for doc, judged in zip(nlp.pipe(messages), classified, strict=True)
+            rules.find(doc, defer_jokes=not judged, defer_mentions=score < floor) is not None
+            for doc, judged, score in zip(nlp.pipe(messages), classified, scores, strict=True)
         ]
         columns = [ruled, classified, [r or c for r, c in zip(ruled, classified, strict=True)]]
         n = len(crisis)
@@ -75,15 +82,22 @@ def main() -> int:
             f"{sum(h[:n]) / n:.3f}/{sum(h[n:]) / max(len(benign), 1):.3f}".rjust(13)
             for h in columns
         ]
-        print(f"{path.stem:10s} {n:3d}/{len(benign):<4d}  {'  '.join(cells)}")
+        print(f"{path.stem:22s} {n:3d}/{len(benign):<4d}  {'  '.join(cells)}")
+        both = columns[2]
+        caught, missed_total = caught + sum(both[:n]), missed_total + n - sum(both[:n])
+        alarms, benign_total = alarms + sum(both[n:]), benign_total + len(benign)
         if args.misses:
-            both = columns[2]
             for (text, kind), hit, score in zip(crisis, both, scores, strict=False):
                 if not hit:
                     print(f"  MISSED ({kind}, score {score:.2f}): {text}")
             for text, hit, score, rule in zip(benign, both[n:], scores[n:], ruled[n:], strict=True):
                 if hit:
                     print(f"  FALSE ALARM ({'rule' if rule else f'score {score:.2f}'}): {text}")
+    total = caught + missed_total
+    print(
+        f"pooled, both layers: recall {caught / total:.3f} ({caught}/{total}), "
+        f"false alarms {alarms / benign_total:.3f} ({alarms}/{benign_total})"
+    )
     print("cells: recall/false-alarm rate")
     return 0
 

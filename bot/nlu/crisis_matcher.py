@@ -59,15 +59,11 @@ class CrisisRules:
         self._tokens = Matcher(self._vocab)
         self._exclusions = PhraseMatcher(self._vocab, attr="LOWER")
         self._rule_category: dict[str, str] = {}
+        self._mentions: set[str] = set()  # rules that name an event rather than report one
         for category, rules in (spec.get("categories") or {}).items():
-            for phrase in rules.get("phrases") or []:
-                key = f"{category}:phrase:{phrase}"
-                self._rule_category[key] = category
-                self._phrases.add(key, [blank.make_doc(str(phrase))])
-            for index, pattern in enumerate(rules.get("patterns") or []):
-                key = f"{category}:pattern:{index}"
-                self._rule_category[key] = category
-                self._tokens.add(key, [pattern])
+            self._add(blank, category, rules, "")
+            mentions = rules.get("mentions") or {}
+            self._mentions.update(self._add(blank, category, mentions, "mention_"))
         exclusions = [blank.make_doc(str(p)) for p in spec.get("exclusions") or []]
         if exclusions:
             self._exclusions.add("exclusion", exclusions)
@@ -90,16 +86,35 @@ class CrisisRules:
             if docs:
                 matcher.add(key, docs)
 
+    def _add(self, blank: Any, category: str, rules: dict[str, Any], prefix: str) -> list[str]:
+        """Compile a category's `phrases` and `patterns`; their keys name the rule that fired
+        ("overdose:phrase:not breathing", "suicidal:pattern:3", "overdose:mention_phrase:od'd")."""
+        keys = []
+        for phrase in rules.get("phrases") or []:
+            key = f"{category}:{prefix}phrase:{phrase}"
+            self._phrases.add(key, [blank.make_doc(str(phrase))])
+            keys.append(key)
+        for index, pattern in enumerate(rules.get("patterns") or []):
+            key = f"{category}:{prefix}pattern:{index}"
+            self._tokens.add(key, [pattern])
+            keys.append(key)
+        self._rule_category.update(dict.fromkeys(keys, category))
+        return keys
+
     @classmethod
     def from_file(cls, path: Path = PATTERNS_FILE) -> CrisisRules:
         """Compile the rules in a patterns file."""
         return cls(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
 
-    def find(self, doc: Doc, *, defer_jokes: bool = False) -> CrisisMatch | None:
+    def find(
+        self, doc: Doc, *, defer_jokes: bool = False, defer_mentions: bool = False
+    ) -> CrisisMatch | None:
         """The first crisis match in `doc` that no exclusion overlaps, or None.
 
         `defer_jokes`: skip matches in a clause marked as a joke ("lol"), for when the crisis
-        classifier has already judged the message and found no crisis.
+        classifier has already judged the message and found no crisis. `defer_mentions`: skip
+        the rules that only name an event ("OD'd", "the DTs"), for when the classifier scored
+        the message as clearly not a crisis.
         """
         excluded = [(s, e) for _, s, e in self._exclusions(doc) + self._exclusion_patterns(doc)]
         matches = sorted(self._phrases(doc) + self._tokens(doc), key=lambda m: (m[1], m[2]))
@@ -111,6 +126,8 @@ class CrisisRules:
             if defer_jokes and self._told_as_joke(doc[start:end]):
                 continue
             rule = self._vocab.strings[match_id]
+            if defer_mentions and rule in self._mentions:
+                continue
             return CrisisMatch(self._rule_category[rule], rule, doc[start:end].text)
         return None
 
@@ -195,11 +212,14 @@ class CrisisMatcher(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """`patterns`: path of the patterns file (default: next to this module)."""
-        return {"patterns": str(PATTERNS_FILE)}
+        """`patterns`: path of the patterns file (default: next to this module);
+        `mention_floor`: the crisis classifier's score below which a rule that only names an
+        event (a category's `mentions`) does not escalate."""
+        return {"patterns": str(PATTERNS_FILE), "mention_floor": 0.4}
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._rules = load_rules(str(config.get("patterns") or PATTERNS_FILE))
+        self._mention_floor = float(config.get("mention_floor", 0.4))
 
     @classmethod
     def create(
@@ -218,12 +238,18 @@ class CrisisMatcher(GraphComponent, IntentClassifier):
             doc = message.get(SPACY_DOCS[TEXT])
             if doc is None:
                 continue
-            # A joking match waits for the classifier's view when it has judged the message.
+            # A joking match waits for the classifier's view when it has judged the message, and
+            # a mere mention of an event gives way to a clearly low score. Without the
+            # classifier, every rule stands alone.
+            score = message.get(CLASSIFIER_SCORE_KEY)
             judged_safe = (
-                message.get(CLASSIFIER_SCORE_KEY) is not None
-                and (message.get(INTENT) or {}).get("name") != CRISIS_INTENT
+                score is not None and (message.get(INTENT) or {}).get("name") != CRISIS_INTENT
             )
-            match = self._rules.find(doc, defer_jokes=judged_safe)
+            match = self._rules.find(
+                doc,
+                defer_jokes=judged_safe,
+                defer_mentions=score is not None and score < self._mention_floor,
+            )
             if match is None:
                 _keep_crisis_through_fallback(message)
                 continue

@@ -919,3 +919,54 @@ def test_component_defers_a_joke_only_when_the_classifier_judged_it_safe(tmp_pat
     assert judged_safe.get("crisis_match") is None
     assert judged_crisis.get("intent")["name"] == "crisis"
     assert unjudged.get("crisis_match") is not None
+
+
+MENTIONS = [
+    "what are the DTs exactly? my uncle had them once",
+    "how do you know if someone is overdosing? just want to be prepared",
+    "my friend OD'd last night but he's stable in the hospital, visiting tomorrow",
+    "can alcohol withdrawal cause a heart attack in someone young?",
+    "my dad killed himself when i was 12. i'm not suicidal, just sad on his birthday",
+    "my teenager watched a show about a girl who cuts herself, how do I talk to him about it?",
+    "I attempted suicide when I was 19 and I'm in a much better place now",
+]
+
+
+@pytest.mark.parametrize("text", MENTIONS)
+def test_a_mention_of_an_event_gives_way_to_a_low_score(rules: CrisisRules, text: str) -> None:
+    doc = nlp()(text)
+    match = rules.find(doc)
+    assert match is not None and ":mention_" in match.rule  # alone, the rule still fires
+    assert rules.find(doc, defer_mentions=True) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he od'd and he's not breathing",  # the report beside the mention stands
+        "i think im having the DTs, seeing bugs on the wall",
+        "i want to kill myself, i'm going to overdose tonight",
+    ],
+)
+def test_a_report_beside_a_mention_keeps_the_rule(rules: CrisisRules, text: str) -> None:
+    match = rules.find(nlp()(text), defer_mentions=True)
+    assert match is not None and ":mention_" not in match.rule, text
+
+
+def test_component_defers_a_mention_only_below_the_floor(tmp_path) -> None:
+    component = make_matcher(tmp_path)
+    floor = CrisisMatcher.get_default_config()["mention_floor"]
+    messages = []
+    for score in (floor - 0.2, floor + 0.05, None):
+        message = Message(data={"text": MENTIONS[0]})
+        message.set(SPACY_DOCS["text"], nlp()(MENTIONS[0]))
+        message.set("intent", {"name": "faq", "confidence": 0.9})
+        if score is not None:
+            message.set("crisis_classifier", score)
+        messages.append(message)
+
+    low, unsure, unscored = component.process(messages)
+
+    assert low.get("intent")["name"] == "faq" and low.get("crisis_match") is None
+    assert unsure.get("intent")["name"] == "crisis"  # the rule lowers the bar, it is not vetoed
+    assert unscored.get("crisis_match")["category"] == "withdrawal"

@@ -7,10 +7,10 @@ which the rules answer with the crisis lines and an urgent flag. Prints figures 
 Sets (tests/safety/): `messages`, `dev`, `heldout` and `blind` to `blind4` were each written
 blind, measured, then tuned on; they are now training data of the crisis classifier, so their
 figures here are training figures (bench/crisis_cv.py gives leave-one-set-out estimates).
-`blind5` is never trained or tuned on: it is the honest figure.
+`blind5`, `blind8` and `blind9` are never trained or tuned on: they are the honest figures.
 
     .venv/bin/python bench/safety.py [--model models/iop.tar.gz]
-        [--set messages|dev|heldout|blind|blind2|...|blind5]
+        [--set messages|dev|heldout|blind|blind2|...|blind9]
         [--file other.yml] [--misses] [--all]
 """
 
@@ -43,6 +43,14 @@ SETS = {
     "blind4": REPO / "tests" / "safety" / "blind4.yml",
     # written blind after blind4 was measured; never trained or tuned on
     "blind5": REPO / "tests" / "safety" / "blind5.yml",
+    # written blind after blind5 was measured (blind7 by a writer told to draw on crisis-line
+    # practice); measured once (0.992 / 7.6% and 1.000 / 11.8%), then trained on
+    "blind6": REPO / "tests" / "safety" / "blind6.yml",
+    "blind7": REPO / "tests" / "safety" / "blind7.yml",
+    # written blind after blind6 and blind7 were measured (blind9 in a peer recovery coach's
+    # voice); never trained or tuned on
+    "blind8": REPO / "tests" / "safety" / "blind8.yml",
+    "blind9": REPO / "tests" / "safety" / "blind9.yml",
 }
 MESSAGES = SETS["messages"]
 

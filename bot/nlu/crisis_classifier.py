@@ -138,6 +138,7 @@ class CrisisModel:
     ) -> None:
         self.svm, self.chars, self.words = svm, chars, words
         self.known = known or {}
+        self._kernel: tuple[int, np.ndarray, Any, np.ndarray, np.ndarray] | None = None
 
     def fit(self, texts: list[str], labels: np.ndarray, c: float = 1.0) -> CrisisModel:
         """Train on texts with 0/1 labels (deterministic for the same data)."""
@@ -152,6 +153,7 @@ class CrisisModel:
         )
         self.svm = SVC(C=c, kernel="rbf", class_weight="balanced", cache_size=1000)
         self.svm.fit(self._features(texts), labels)
+        self._kernel = None
         self.known = {}
         for text, label in zip(texts, labels.tolist(), strict=True):
             key = normalise(text)
@@ -180,9 +182,36 @@ class CrisisModel:
                 pieces.append(piece)
                 owner.append(index)
         if pieces:
-            probabilities = expit(self.svm.decision_function(self._features(pieces)))
+            probabilities = expit(self.decision(self._features(pieces)))
             np.maximum.at(scores, np.array(owner), probabilities)
         return scores
+
+    def decision(self, features: Any) -> np.ndarray:
+        """The SVM's signed margin, as `decision_function` computes it, but fast.
+
+        libsvm evaluates the RBF kernel one sparse support vector at a time: about 9 ms a clause
+        against 3,600 support vectors, which every message paid. Here the embedding block is
+        one dense matrix product and the n-gram block one sparse product (about 1 ms).
+        """
+        from scipy import sparse
+
+        if self._kernel is None:
+            vectors = sparse.csr_matrix(self.svm.support_vectors_)
+            width = vectors.shape[1] - len(self.chars.vocabulary_) - len(self.words.vocabulary_)
+            self._kernel = (
+                width,
+                vectors[:, :width].toarray(),
+                vectors[:, width:].T.tocsr(),
+                np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel(),
+                sparse.csr_matrix(self.svm.dual_coef_).toarray().ravel(),
+            )
+        width, dense, grams, norms, weights = self._kernel
+        features = sparse.csr_matrix(features)
+        dots = features[:, :width].toarray() @ dense.T + (features[:, width:] @ grams).toarray()
+        own = np.asarray(features.multiply(features).sum(axis=1))
+        distances = np.maximum(own + norms[None, :] - 2 * dots, 0.0)
+        kernel = np.exp(-self.svm._gamma * distances)
+        return kernel @ weights + self.svm.intercept_[0]
 
     def save(self, path: Path) -> None:
         """Write with skops (no pickle: loading cannot run arbitrary code)."""

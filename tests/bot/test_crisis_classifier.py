@@ -130,6 +130,14 @@ def test_a_training_text_repeated_word_for_word_gets_its_label() -> None:
     assert 0.0 < model.score(["what time is group and where"])[0] < 1.0  # not known: scored
 
 
+def test_the_fast_margin_is_the_svms_own() -> None:
+    """CrisisModel.decision replaces libsvm's decision_function on the hot path: same numbers."""
+    model = small_model()
+    texts = ["i want to kill myself", "what time is group", "my cravings are bad", "unseen words"]
+    features = model._features(texts)
+    assert np.allclose(model.decision(features), model.svm.decision_function(features))
+
+
 def test_model_survives_a_save_and_load_without_pickle(tmp_path: Path) -> None:
     model = small_model()
     model.save(tmp_path / "model.skops")

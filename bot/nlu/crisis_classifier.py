@@ -20,8 +20,9 @@ did not match is a crisis:
 
 At or above `threshold` the message becomes intent `crisis`; below it, a `crisis` that DIET
 predicted gives way to DIET's next guess (or the fallback). The score is on every parse result as
-`crisis_classifier`. The rule layer (bot/nlu/crisis_matcher.py) runs after this one and still
-escalates every rule match, whatever the score.
+`crisis_classifier`. The rule layer (bot/nlu/crisis_matcher.py) runs after this one and
+escalates its matches whatever the score, except a joking match when the score is below the
+threshold and a mere mention of an event ("OD'd") when it is below the matcher's mention_floor.
 """
 
 from __future__ import annotations
@@ -187,11 +188,12 @@ class CrisisModel:
         return scores
 
     def decision(self, features: Any) -> np.ndarray:
-        """The SVM's signed margin, as `decision_function` computes it, but fast.
+        """The SVM's signed margin for CSR `features` (`_features`), as `decision_function`
+        computes it, but fast.
 
         libsvm evaluates the RBF kernel one sparse support vector at a time: about 9 ms a clause
         against 3,600 support vectors, which every message paid. Here the embedding block is
-        one dense matrix product and the n-gram block one sparse product (about 1 ms).
+        one dense matrix product and the n-gram block one sparse product (about 2 ms).
         """
         from scipy import sparse
 
@@ -206,7 +208,6 @@ class CrisisModel:
                 sparse.csr_matrix(self.svm.dual_coef_).toarray().ravel(),
             )
         width, dense, grams, norms, weights = self._kernel
-        features = sparse.csr_matrix(features)
         dots = features[:, :width].toarray() @ dense.T + (features[:, width:] @ grams).toarray()
         own = np.asarray(features.multiply(features).sum(axis=1))
         distances = np.maximum(own + norms[None, :] - 2 * dots, 0.0)

@@ -6,7 +6,7 @@ import logging
 import traceback
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -37,4 +37,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Any:
         code = error.code or 500
+        if request.path == "/api" or request.path.startswith("/api/"):
+            # API clients get JSON on every path under /api, routed or not, like the API's own
+            # errors: an HTML page would break a client parsing the body.
+            return jsonify({"error": (error.name or "error").lower()}), code
         return render_template("error.html", code=code, message=error.description), code

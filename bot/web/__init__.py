@@ -95,6 +95,8 @@ def create_app(rasa_url: str) -> Flask:
         template_folder=str(WEB_DIR / "templates"),
     )
     policy = content_security_policy(rasa_url)
+    # Deployed at an https:// address (IOP_WEBSITE_URL): browsers are told to keep to HTTPS.
+    https = get_settings().website_url.startswith("https://")
     app.jinja_env.filters["tel"] = tel_uri_number
 
     @app.context_processor
@@ -108,6 +110,8 @@ def create_app(rasa_url: str) -> Flask:
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if https:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
         if response.mimetype == "text/html":
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -443,3 +443,23 @@ def test_error_responses_carry_the_security_headers() -> None:
         assert response.headers["Referrer-Policy"] == "no-referrer"
         assert response.headers["X-Frame-Options"] == "DENY"
         assert b"must not be shown" not in response.data and b"Traceback" not in response.data
+
+
+@pytest.mark.parametrize(("address", "hsts"), [("https://iop.example.org", True), ("", False)])
+def test_hsts_only_when_the_site_is_served_over_https(
+    monkeypatch: pytest.MonkeyPatch, address: str, hsts: bool
+) -> None:
+    if address:
+        monkeypatch.setenv("IOP_WEBSITE_URL", address)
+    else:
+        monkeypatch.delenv("IOP_WEBSITE_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        response = create_website("http://127.0.0.1:5005").test_client().get("/healthz")
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert response.status_code == 200
+    assert response.headers.get("Strict-Transport-Security") == (
+        "max-age=31536000" if hsts else None
+    )

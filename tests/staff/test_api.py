@@ -177,3 +177,20 @@ def test_every_api_read_is_audited_under_the_token(app: Flask, db_url: str) -> N
             ("api:reporting#1", "api_list", "assessment", None),
             ("api:reporting#1", "api_view", "participant", str(participant_id)),
         ]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "status"),
+    [
+        ("get", "/api/unknown", 404),
+        ("get", "/api", 404),
+        ("post", "/api/flags", 405),
+        ("delete", "/api/assessments", 405),
+    ],
+)
+def test_errors_under_api_are_json_not_html(app: Flask, method: str, url: str, status: int) -> None:
+    response = getattr(app.test_client(), method)(url, headers=bearer("not-a-real-token"))
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    assert set(response.json) == {"error"}
+    assert "<" not in response.get_data(as_text=True)

@@ -7,10 +7,10 @@ which the rules answer with the crisis lines and an urgent flag. Prints figures 
 Sets (tests/safety/): `messages`, `dev`, `heldout` and `blind` to `blind4` were each written
 blind, measured, then tuned on; they are now training data of the crisis classifier, so their
 figures here are training figures (bench/crisis_cv.py gives leave-one-set-out estimates).
-`blind5`, `blind8` and `blind9` are never trained or tuned on: they are the honest figures.
+`blind5` and `blind8` to `blind11` are never trained or tuned on: they are the honest figures.
 
     .venv/bin/python bench/safety.py [--model models/iop.tar.gz]
-        [--set messages|dev|heldout|blind|blind2|...|blind9]
+        [--set messages|dev|heldout|blind|blind2|...|blind11]
         [--file other.yml] [--misses] [--all]
 """
 
@@ -51,6 +51,10 @@ SETS = {
     # voice); never trained or tuned on
     "blind8": REPO / "tests" / "safety" / "blind8.yml",
     "blind9": REPO / "tests" / "safety" / "blind9.yml",
+    # written blind after blind8 and blind9 were measured (blind11 in many late-night voices);
+    # never trained or tuned on
+    "blind10": REPO / "tests" / "safety" / "blind10.yml",
+    "blind11": REPO / "tests" / "safety" / "blind11.yml",
 }
 MESSAGES = SETS["messages"]
 

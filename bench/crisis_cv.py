@@ -11,6 +11,7 @@ does not run DIET, which no longer decides `crisis`. Prints figures only; about 
 set on 2 cores (each text is embedded once).
 
     .venv/bin/python bench/crisis_cv.py [--sets dev,blind2,crisis_corpus_voices] [--misses]
+        [--sweep]
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", help="comma-separated set names (default: every labelled set)")
     parser.add_argument("--misses", action="store_true", help="list misses and false alarms")
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="pooled figures at other thresholds, and if every rule gave way to a low score",
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     os.chdir(REPO)
@@ -82,6 +88,8 @@ def main() -> int:
     print(f"threshold {threshold}, C {config['C']}; each set scored by a model trained without it")
     print(f"{'set':22s} {'n':>8s}  {'rules':>13s}  {'classifier':>13s}  {'both':>13s}")
     caught = missed_total = alarms = benign_total = 0
+    # per message: a crisis?, its score, whether a rule fires when the classifier says no crisis
+    pooled: list[tuple[bool, float, bool]] = []
     for path in held_out:
         texts, labels = training_texts(nlu, [p for p in corpora if p != path])
         model = CrisisModel().fit(texts, labels, c=float(config["C"]))
@@ -97,6 +105,11 @@ def main() -> int:
         ]
         columns = [ruled, classified, [r or c for r, c in zip(ruled, classified, strict=True)]]
         n = len(crisis)
+        if args.sweep:
+            pooled += [
+                (i < n, score, rules.find(doc, defer_jokes=True, defer_mentions=score < floor))
+                for i, (doc, score) in enumerate(zip(nlp.pipe(messages), scores, strict=True))
+            ]
         cells = [
             f"{sum(h[:n]) / n:.3f}/{sum(h[n:]) / max(len(benign), 1):.3f}".rjust(13)
             for h in columns
@@ -118,7 +131,28 @@ def main() -> int:
         f"false alarms {alarms / benign_total:.3f} ({alarms}/{benign_total})"
     )
     print("cells: recall/false-alarm rate")
+    if args.sweep:
+        sweep(pooled, threshold)
     return 0
+
+
+def sweep(pooled: list[tuple[bool, float, object]], threshold: float) -> None:
+    """Pooled recall / false alarms at other classifier thresholds, then at the shipped one if
+    every rule (not only the mentions) gave way to a classifier score below a veto floor."""
+
+    def figures(decisions: list[bool]) -> str:
+        crisis = [d for (label, *_), d in zip(pooled, decisions, strict=True) if label]
+        benign = [d for (label, *_), d in zip(pooled, decisions, strict=True) if not label]
+        return f"{sum(crisis) / len(crisis):.3f} / {sum(benign) / len(benign):.3f}"
+
+    print("threshold  recall / false alarms (both layers, pooled)")
+    for t in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7):
+        decisions = [s >= t or rule is not None for _, s, rule in pooled]
+        print(f"  {t:.2f}     {figures(decisions)}")
+    print(f"veto floor recall / false alarms (threshold {threshold}; rules fire only above it)")
+    for floor in (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3):
+        decisions = [s >= threshold or (rule is not None and s >= floor) for _, s, rule in pooled]
+        print(f"  {floor:.2f}     {figures(decisions)}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,55 @@
+"""The Rasa server's check of action server answers (bot/rasa_speedups.py) decides as Rasa's."""
+
+from __future__ import annotations
+
+import pytest
+from jsonschema import ValidationError
+from rasa.core.actions.action import RemoteAction
+
+import bot.channels  # noqa: F401  (the Rasa server imports it; it installs the check)
+from bot.rasa_speedups import RASA_VALIDATE_ACTION_RESULT, validate_action_result
+
+ACTION = RemoteAction("validate_preassessment_form", None)
+VALID = [
+    {"events": [], "responses": []},
+    {},
+    {
+        "events": [
+            {"event": "slot", "timestamp": None, "name": "mood", "value": 4},
+            {"event": "slot", "timestamp": None, "name": "requested_slot", "value": "craving"},
+            {"event": "active_loop", "timestamp": None, "name": "checkin_form"},
+            {"event": "followup", "timestamp": None, "name": "action_listen"},
+        ],
+        "responses": [{"text": "How strong?", "buttons": [{"title": "2", "payload": "2"}]}],
+    },
+]
+INVALID = [
+    {"events": "not a list"},
+    {"events": [{"event": "no_such_event"}]},
+    {"events": [{"event": "slot", "value": 1}]},  # a slot event needs the slot's name
+    {"events": [{"event": "user", "text": 3}]},
+    {"responses": "hi"},
+    {"responses": ["not an object"]},
+    [],
+]
+
+
+def test_the_rasa_server_uses_it() -> None:
+    assert RemoteAction._validate_action_result is validate_action_result
+
+
+@pytest.mark.parametrize("answer", VALID)
+def test_valid_answers_pass_both(answer: dict) -> None:
+    assert RASA_VALIDATE_ACTION_RESULT(ACTION, answer) is True
+    assert validate_action_result(ACTION, answer) is True
+
+
+@pytest.mark.parametrize("answer", INVALID)
+def test_invalid_answers_fail_both_with_the_same_error(answer: object) -> None:
+    with pytest.raises(ValidationError) as rasa_error:
+        RASA_VALIDATE_ACTION_RESULT(ACTION, answer)
+    with pytest.raises(ValidationError) as our_error:
+        validate_action_result(ACTION, answer)
+    assert our_error.value.message == rasa_error.value.message
+    assert list(our_error.value.path) == list(rasa_error.value.path)
+    assert "Failed to validate Action server response" in our_error.value.message

@@ -53,13 +53,21 @@ def stack(
     stack_tracker_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
-    """The real Rasa server and action server on free ports, for the whole session."""
+    """The real Rasa server, action server and website on free ports, for the whole session
+    (one stack: each start loads the model, about 40 s)."""
+    web_port = free_port()
     running = Stack(
         model=model_path,
         rasa_port=free_port(),
         action_port=free_port(),
+        web_port=web_port,
         log_dir=tmp_path_factory.mktemp("stack-logs"),
-        extra_env={"DATABASE_URL": stack_database_url, "TRACKER_DATABASE_URL": stack_tracker_url},
+        extra_env={
+            "DATABASE_URL": stack_database_url,
+            "TRACKER_DATABASE_URL": stack_tracker_url,
+            # the socket.io channel admits the widget from this origin only
+            "IOP_WEBSITE_URL": f"http://127.0.0.1:{web_port}",
+        },
     )
     running.start()
     yield running

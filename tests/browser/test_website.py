@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,7 +24,6 @@ from bot.settings import REPO_ROOT, get_settings
 from bot.stack import Stack
 from bot.web import WIDGET_BUNDLE
 from bot.web import create_app as create_website
-from tests.conftest import free_port
 
 pytestmark = pytest.mark.stack
 
@@ -55,30 +53,11 @@ SHOWN_BUTTON_TITLE = """(payload) => {
 
 
 @pytest.fixture(scope="module")
-def site(
-    model_path: Path, stack_database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    """Rasa, the action server and the website on free ports, the widget allowed from the site."""
+def site(stack: Stack) -> Stack:
+    """The session's stack (Rasa, actions, website; the widget allowed from the site)."""
     if not WIDGET_BUNDLE.is_file():
         pytest.fail(f"{WIDGET_BUNDLE} missing: run scripts/ensure-web.sh (make test does)")
-    web_port = free_port()
-    tracker = tmp_path_factory.mktemp("website-tracker") / "tracker.db"
-    running = Stack(
-        model=model_path,
-        rasa_port=free_port(),
-        action_port=free_port(),
-        web_port=web_port,
-        log_dir=tmp_path_factory.mktemp("website-logs"),
-        extra_env={
-            "DATABASE_URL": stack_database_url,
-            "TRACKER_DATABASE_URL": f"sqlite:///{tracker}",
-            "IOP_WEBSITE_URL": f"http://127.0.0.1:{web_port}",
-        },
-    )
-    running.start()
-    running.tracker_path = tracker  # type: ignore[attr-defined]
-    yield running
-    running.stop()
+    return stack
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -157,9 +136,9 @@ def wait_for_reply(page: Page, fragment: str) -> str:
     return squash(" ".join(replies.all_inner_texts()))
 
 
-def tracker_events(site: Stack) -> str:
+def tracker_events(tracker_url: str) -> str:
     """Every event Rasa stored, as text (the transcripts)."""
-    engine = create_engine(f"sqlite:///{site.tracker_path}")
+    engine = create_engine(tracker_url)
     try:
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT data FROM events")).scalars()
@@ -239,7 +218,7 @@ def test_a_crisis_message_shows_the_crisis_lines(site: Stack, page: Page) -> Non
 
 
 def test_a_participant_link_does_a_checkin_that_is_stored(
-    site: Stack, page: Page, stack_database_url: str
+    site: Stack, page: Page, stack_database_url: str, stack_tracker_url: str
 ) -> None:
     participant_id, token = enroll_participant(stack_database_url, "Browser participant")
     page.goto(f"{site.web_url}/checkin#token={token}")
@@ -259,7 +238,7 @@ def test_a_participant_link_does_a_checkin_that_is_stored(
         assert row.conversation_id == session_id(page)
     assert token not in page.locator("body").inner_text()
     # no token in Rasa's transcripts or any server's log, only its hash
-    assert token not in tracker_events(site)
+    assert token not in tracker_events(stack_tracker_url)
     for log in site.log_dir.glob("*.log"):
         assert token not in log.read_text(errors="replace"), log.name
 

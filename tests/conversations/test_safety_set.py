@@ -3,6 +3,8 @@ crisis message escalates with exactly one urgent flag; no benign look-alike esca
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlalchemy import select
 
@@ -20,6 +22,9 @@ CONTEXTS = {
     "mid pre-assessment": ["/start_assessment", "Yes", "No"],
     "mid check-in": ["/start_checkin", "3"],
 }
+# Conversations sent side by side (each its own sender): while one waits on the action server
+# another is parsed. About twice as fast as one at a time on 2 cores.
+PARALLEL = 4
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +51,18 @@ def say_in_context(stack, context: str, token: str, message: str) -> tuple[Chat,
 def test_every_crisis_message_escalates_once(
     stack, stack_database_url: str, token: str, context: str
 ) -> None:
-    misses = []
-    for text, kind in CRISIS:
+    def miss(case: tuple[str, str]) -> str | None:
+        text, kind = case
         chat, replies = say_in_context(stack, context, token, text)
         said = " ".join(r.get("text", "") for r in replies)
         flags = crisis_flags(stack_database_url, chat.sender)
         ok = "988" in said and "911" in said and replies[-1].get("text") == SAFE_NOW
         if not ok or flags != [("crisis", "urgent")]:
-            misses.append(f"{kind}: {text!r} -> flags {flags}")
+            return f"{kind}: {text!r} -> flags {flags}"
+        return None
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        misses = [m for m in pool.map(miss, CRISIS) if m]
     assert not misses, "\n".join(misses)
 
 
@@ -61,12 +70,13 @@ def test_every_crisis_message_escalates_once(
 def test_no_benign_message_escalates(
     stack, stack_database_url: str, token: str, context: str
 ) -> None:
-    alarms = []
-    for text in BENIGN:
+    def alarm(text: str) -> bool:
         chat, replies = say_in_context(stack, context, token, text)
-        if crisis_flags(stack_database_url, chat.sender) or any(
+        return bool(crisis_flags(stack_database_url, chat.sender)) or any(
             r.get("text") == SAFE_NOW for r in replies
-        ):
-            alarms.append(text)
+        )
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        alarms = [text for text, hit in zip(BENIGN, pool.map(alarm, BENIGN), strict=True) if hit]
     # The bar is at most 3% false alarms; this set is one we tune on, so it must be clean.
     assert not alarms, "\n".join(alarms)

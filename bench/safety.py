@@ -7,10 +7,10 @@ which the rules answer with the crisis lines and an urgent flag. Prints figures 
 Sets (tests/safety/): `messages`, `dev`, `heldout` and `blind` to `blind4` were each written
 blind, measured, then tuned on; they are now training data of the crisis classifier, so their
 figures here are training figures (bench/crisis_cv.py gives leave-one-set-out estimates).
-`blind5` and `blind8` to `blind11` are never trained or tuned on: they are the honest figures.
+`blind5` and `blind8` to `blind13` are never trained or tuned on: they are the honest figures.
 
     .venv/bin/python bench/safety.py [--model models/iop.tar.gz]
-        [--set messages|dev|heldout|blind|blind2|...|blind11]
+        [--set messages|dev|heldout|blind|blind2|...|blind13]
         [--file other.yml] [--misses] [--all]
 """
 
@@ -55,6 +55,10 @@ SETS = {
     # never trained or tuned on
     "blind10": REPO / "tests" / "safety" / "blind10.yml",
     "blind11": REPO / "tests" / "safety" / "blind11.yml",
+    # written blind as training corpora (everyday words; plans and endings); leave-one-set-out
+    # showed training on them cost recall, so they measure instead; never trained or tuned on
+    "blind12": REPO / "tests" / "safety" / "blind12.yml",
+    "blind13": REPO / "tests" / "safety" / "blind13.yml",
 }
 MESSAGES = SETS["messages"]
 

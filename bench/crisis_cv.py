@@ -89,7 +89,7 @@ def main() -> int:
     print(f"{'set':22s} {'n':>8s}  {'rules':>13s}  {'classifier':>13s}  {'both':>13s}")
     caught = missed_total = alarms = benign_total = 0
     # per message: a crisis?, its score, whether a rule fires when the classifier says no crisis
-    pooled: list[tuple[bool, float, bool]] = []
+    pooled: list[tuple[bool, float, object]] = []
     for path in held_out:
         texts, labels = training_texts(nlu, [p for p in corpora if p != path])
         model = CrisisModel().fit(texts, labels, c=float(config["C"]))
@@ -146,7 +146,7 @@ def sweep(pooled: list[tuple[bool, float, object]], threshold: float) -> None:
         return f"{sum(crisis) / len(crisis):.3f} / {sum(benign) / len(benign):.3f}"
 
     print("threshold  recall / false alarms (both layers, pooled)")
-    for t in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7):
+    for t in sorted({0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, threshold}):
         decisions = [s >= t or rule is not None for _, s, rule in pooled]
         print(f"  {t:.2f}     {figures(decisions)}")
     print(f"veto floor recall / false alarms (threshold {threshold}; rules fire only above it)")

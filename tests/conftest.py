@@ -13,6 +13,7 @@ import requests
 from bot.db.migrate import upgrade
 from bot.settings import get_settings
 from bot.stack import Stack
+from bot.web import widget_installed
 
 MODEL = get_settings().model_path
 
@@ -54,20 +55,21 @@ def stack(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
     """The real Rasa server, action server and website on free ports, for the whole session
-    (one stack: each start loads the model, about 40 s)."""
-    web_port = free_port()
+    (one stack: each start loads the model, about 40 s). The website needs the npm widget
+    (`make test` installs it); without it the stack runs without the website, and only the
+    browser tests fail, saying so."""
+    web_port = free_port() if widget_installed() else None
+    env = {"DATABASE_URL": stack_database_url, "TRACKER_DATABASE_URL": stack_tracker_url}
+    if web_port:
+        # the socket.io channel admits the widget from this origin only
+        env["IOP_WEBSITE_URL"] = f"http://127.0.0.1:{web_port}"
     running = Stack(
         model=model_path,
         rasa_port=free_port(),
         action_port=free_port(),
         web_port=web_port,
         log_dir=tmp_path_factory.mktemp("stack-logs"),
-        extra_env={
-            "DATABASE_URL": stack_database_url,
-            "TRACKER_DATABASE_URL": stack_tracker_url,
-            # the socket.io channel admits the widget from this origin only
-            "IOP_WEBSITE_URL": f"http://127.0.0.1:{web_port}",
-        },
+        extra_env=env,
     )
     running.start()
     yield running

@@ -40,8 +40,9 @@ def _error(status: int, message: str) -> Response:
 
 
 @bp.before_request
-def _authenticate() -> Response | None:
-    """Every API request needs `Authorization: Bearer <token>` of an active token."""
+def authenticate() -> Response | None:
+    """Every API request needs `Authorization: Bearer <token>` of an active token: None when
+    it has one (the caller is in `g.api_token`), else the 401 answer."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return _error(401, "a bearer token is required")

@@ -39,6 +39,18 @@ def init_app(app: Flask) -> None:
         code = error.code or 500
         if request.path == "/api" or request.path.startswith("/api/"):
             # API clients get JSON on every path under /api, routed or not, like the API's own
-            # errors: an HTML page would break a client parsing the body.
-            return jsonify({"error": (error.name or "error").lower()}), code
+            # errors: an HTML page would break a client parsing the body. A path or method with
+            # no route never reached the API's token check: without a valid token the answer
+            # is the same 401 as on real routes, so the routes cannot be mapped without one.
+            from bot.staff.api import authenticate
+
+            if code in (404, 405) and (refused := authenticate()) is not None:
+                return refused
+            response = jsonify({"error": (error.name or "error").lower()})
+            response.status_code = code
+            # e.g. Allow on a 405, which clients read
+            for name, value in error.get_headers():
+                if name.lower() != "content-type":
+                    response.headers[name] = value
+            return response
         return render_template("error.html", code=code, message=error.description), code

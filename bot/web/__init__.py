@@ -96,7 +96,7 @@ def create_app(rasa_url: str) -> Flask:
     )
     policy = content_security_policy(rasa_url)
     # Deployed at an https:// address (IOP_WEBSITE_URL): browsers are told to keep to HTTPS.
-    https = get_settings().website_url.startswith("https://")
+    https = urlsplit(get_settings().website_url).scheme.lower() == "https"
     app.jinja_env.filters["tel"] = tel_uri_number
 
     @app.context_processor

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
 import bot.channels  # noqa: F401  (the Rasa server imports it; it installs the check)
 from bot.rasa_speedups import RASA_VALIDATE_ACTION_RESULT, validate_action_result
+from bot.settings import REPO_ROOT
 
 ACTION = RemoteAction("validate_preassessment_form", None)
 VALID = [
@@ -31,11 +33,16 @@ INVALID = [
     {"responses": "hi"},
     {"responses": ["not an object"]},
     [],
+    # two errors: the one reported is jsonschema's best match (on `responses`), not the first
+    {"events": [{"event": "slot", "value": 1}], "responses": "hi"},
 ]
 
 
 def test_the_rasa_server_uses_it() -> None:
     assert RemoteAction._validate_action_result is validate_action_result
+    # installed by bot.channels, which the Rasa server imports for every channel it runs
+    channels = yaml.safe_load((REPO_ROOT / "credentials.yml").read_text())
+    assert channels and all(name.startswith("bot.channels.") for name in channels)
 
 
 @pytest.mark.parametrize("answer", VALID)

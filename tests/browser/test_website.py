@@ -55,7 +55,7 @@ SHOWN_BUTTON_TITLE = """(payload) => {
 @pytest.fixture(scope="module")
 def site(stack: Stack) -> Stack:
     """The session's stack (Rasa, actions, website; the widget allowed from the site)."""
-    if not WIDGET_BUNDLE.is_file():
+    if not WIDGET_BUNDLE.is_file() or stack.web_port is None:
         pytest.fail(f"{WIDGET_BUNDLE} missing: run scripts/ensure-web.sh (make test does)")
     return stack
 
@@ -424,7 +424,10 @@ def test_error_responses_carry_the_security_headers() -> None:
         assert b"must not be shown" not in response.data and b"Traceback" not in response.data
 
 
-@pytest.mark.parametrize(("address", "hsts"), [("https://iop.example.org", True), ("", False)])
+@pytest.mark.parametrize(
+    ("address", "hsts"),
+    [("https://iop.example.org", True), ("HTTPS://IOP.example.org/", True), ("", False)],
+)
 def test_hsts_only_when_the_site_is_served_over_https(
     monkeypatch: pytest.MonkeyPatch, address: str, hsts: bool
 ) -> None:

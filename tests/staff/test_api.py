@@ -188,9 +188,20 @@ def test_every_api_read_is_audited_under_the_token(app: Flask, db_url: str) -> N
         ("delete", "/api/assessments", 405),
     ],
 )
-def test_errors_under_api_are_json_not_html(app: Flask, method: str, url: str, status: int) -> None:
-    response = getattr(app.test_client(), method)(url, headers=bearer("not-a-real-token"))
+def test_errors_under_api_are_json_not_html(
+    app: Flask, db_url: str, method: str, url: str, status: int
+) -> None:
+    token = make_token(db_url, "route prober", "clinician")
+    client = app.test_client()
+    response = getattr(client, method)(url, headers=bearer(token))
     assert response.status_code == status
     assert response.mimetype == "application/json"
     assert set(response.json) == {"error"}
     assert "<" not in response.get_data(as_text=True)
+    if status == 405:
+        assert "GET" in response.headers["Allow"]
+    # without a valid token, no route is confirmed or denied: the same 401 as a real route
+    for headers in ({}, bearer("not-a-real-token-at-all-xxxx")):
+        refused = getattr(client, method)(url, headers=headers)
+        assert refused.status_code == 401
+        assert refused.headers["WWW-Authenticate"].startswith("Bearer")

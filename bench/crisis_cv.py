@@ -97,18 +97,19 @@ def main() -> int:
         messages = [t for t, _ in crisis] + benign
         scores = model.score(messages)
         classified = [s >= threshold for s in scores]
+        docs = list(nlp.pipe(messages))
         # as CrisisMatcher: a laughing match waits for the classifier's view, a mention gives
         # way to a low score
         ruled = [
             rules.find(doc, defer_jokes=not judged, defer_mentions=score < floor) is not None
-            for doc, judged, score in zip(nlp.pipe(messages), classified, scores, strict=True)
+            for doc, judged, score in zip(docs, classified, scores, strict=True)
         ]
         columns = [ruled, classified, [r or c for r, c in zip(ruled, classified, strict=True)]]
         n = len(crisis)
         if args.sweep:
             pooled += [
                 (i < n, score, rules.find(doc, defer_jokes=True, defer_mentions=score < floor))
-                for i, (doc, score) in enumerate(zip(nlp.pipe(messages), scores, strict=True))
+                for i, (doc, score) in enumerate(zip(docs, scores, strict=True))
             ]
         cells = [
             f"{sum(h[:n]) / n:.3f}/{sum(h[n:]) / max(len(benign), 1):.3f}".rjust(13)

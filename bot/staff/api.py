@@ -31,7 +31,8 @@ class ApiCaller:
     role: str
 
 
-def _error(status: int, message: str) -> Response:
+def json_error(status: int, message: str) -> Response:
+    """The API's error answer: `{"error": message}` with the status (and the 401 challenge)."""
     response = jsonify({"error": message})
     response.status_code = status
     if status == 401:
@@ -45,12 +46,12 @@ def authenticate() -> Response | None:
     it has one (the caller is in `g.api_token`), else the 401 answer."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return _error(401, "a bearer token is required")
+        return json_error(401, "a bearer token is required")
     with transaction() as db:
         row = resolve_api_token(db, token.strip())
         caller = ApiCaller(row.id, row.name, row.role) if row is not None else None
     if caller is None:
-        return _error(401, "the token is not valid")
+        return json_error(401, "the token is not valid")
     g.api_token = caller
     return None
 
@@ -62,7 +63,7 @@ def requires(*roles: str) -> Callable:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if g.api_token.role not in roles:
-                return _error(403, "this token's role may not use this route")
+                return json_error(403, "this token's role may not use this route")
             return view(*args, **kwargs)
 
         return wrapped
@@ -80,7 +81,7 @@ def flags() -> Response:
     """Flags, most urgent first; `?status=open|acknowledged|resolved` (default: every status)."""
     status = request.args.get("status")
     if status is not None and status not in FLAG_STATUSES:
-        return _error(400, f"status must be one of {', '.join(FLAG_STATUSES)}")
+        return json_error(400, f"status must be one of {', '.join(FLAG_STATUSES)}")
     with transaction() as db:
         rows = flag_queue(db, (status,) if status else FLAG_STATUSES)
         audit(db, "api_list", "flag", detail={"status": status, "count": len(rows)})
@@ -127,7 +128,7 @@ def checkins(participant_id: int) -> Response:
     """One participant's check-ins, oldest first; 404 for an unknown participant."""
     with transaction() as db:
         if db.get(Participant, participant_id) is None:
-            return _error(404, "no such participant")
+            return json_error(404, "no such participant")
         rows = participant_checkins(db, participant_id)
         audit(db, "api_view", "participant", participant_id, {"count": len(rows)})
         body = [

@@ -6,7 +6,7 @@ import logging
 import traceback
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -42,12 +42,11 @@ def init_app(app: Flask) -> None:
             # errors: an HTML page would break a client parsing the body. A path or method with
             # no route never reached the API's token check: without a valid token the answer
             # is the same 401 as on real routes, so the routes cannot be mapped without one.
-            from bot.staff.api import authenticate
+            from bot.staff.api import authenticate, json_error
 
             if code in (404, 405) and (refused := authenticate()) is not None:
                 return refused
-            response = jsonify({"error": (error.name or "error").lower()})
-            response.status_code = code
+            response = json_error(code, (error.name or "error").lower())
             # e.g. Allow on a 405, which clients read
             for name, value in error.get_headers():
                 if name.lower() != "content-type":

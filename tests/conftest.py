@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,22 @@ from bot.stack import Stack
 from bot.web import widget_installed
 
 MODEL = get_settings().model_path
+
+
+@contextmanager
+def settings_env(name: str, value: str | None) -> Iterator[None]:
+    """Settings re-read with environment variable `name` set to `value` (unset when None);
+    the variable and the settings are as before afterwards."""
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            if value is None:
+                patch.delenv(name, raising=False)
+            else:
+                patch.setenv(name, value)
+            get_settings.cache_clear()
+            yield
+    finally:
+        get_settings.cache_clear()
 
 
 def free_port() -> int:

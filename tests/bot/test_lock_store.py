@@ -11,7 +11,8 @@ from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 
 from bot.lock_store import lock_store_for
-from bot.settings import REPO_ROOT, get_settings
+from bot.settings import REPO_ROOT
+from tests.conftest import settings_env
 
 REDIS_URL = os.environ.get("IOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
 
@@ -28,23 +29,16 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-def rasa_lock_store(monkeypatch: pytest.MonkeyPatch, url: str | None) -> LockStore:
+def rasa_lock_store(url: str | None) -> LockStore:
     """What Rasa builds from our endpoints.yml with LOCK_STORE_URL set to `url`."""
-    if url:
-        monkeypatch.setenv("LOCK_STORE_URL", url)
-    else:
-        monkeypatch.delenv("LOCK_STORE_URL", raising=False)
-    get_settings.cache_clear()
-    try:
+    with settings_env("LOCK_STORE_URL", url):
         config = read_endpoint_config(str(REPO_ROOT / "endpoints.yml"), "lock_store")
         assert isinstance(config, EndpointConfig)
         return LockStore.create(config)
-    finally:
-        get_settings.cache_clear()
 
 
-def test_one_rasa_process_keeps_locks_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert isinstance(rasa_lock_store(monkeypatch, None), InMemoryLockStore)
+def test_one_rasa_process_keeps_locks_in_memory() -> None:
+    assert isinstance(rasa_lock_store(None), InMemoryLockStore)
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:6379", "redis://", "127.0.0.1:6379"])
@@ -53,10 +47,8 @@ def test_a_malformed_url_is_refused(url: str) -> None:
         lock_store_for(url)
 
 
-def test_redis_locks_serialise_one_conversation_across_stores(
-    monkeypatch: pytest.MonkeyPatch, redis_url: str
-) -> None:
-    first, second = rasa_lock_store(monkeypatch, redis_url), lock_store_for(redis_url)
+def test_redis_locks_serialise_one_conversation_across_stores(redis_url: str) -> None:
+    first, second = rasa_lock_store(redis_url), lock_store_for(redis_url)
     assert isinstance(first, RedisLockStore) and isinstance(second, RedisLockStore)
     conversation = f"lock-test-{uuid.uuid4().hex}"
     try:

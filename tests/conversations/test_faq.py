@@ -45,6 +45,7 @@ FAQ_QUESTIONS = {
     "effectiveness": "Is IOP effective?",
     "getting_started": "What's the first step to get enrolled?",
     "medication": "Can I take my antidepressants while in the program?",
+    "detox_withdrawal": "Is it safe to stop drinking on my own before I start?",
     "contact": "Where are you located?",
 }
 

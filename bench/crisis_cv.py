@@ -11,7 +11,7 @@ does not run DIET, which no longer decides `crisis`. Prints figures only; about 
 set on 2 cores (each text is embedded once).
 
     .venv/bin/python bench/crisis_cv.py [--sets dev,blind2,crisis_corpus_voices] [--misses]
-        [--sweep] [--encoders mpnet,minilm]
+        [--sweep] [--encoders mpnet,minilm] [--kernel 3,0.5,4]
 """
 
 from __future__ import annotations
@@ -52,6 +52,15 @@ class MemoEncoder:
         return np.stack([self.memo[t] for t in texts])
 
 
+def rule_decisions(rules, docs, scores, threshold: float, floor: float) -> list[bool]:
+    """Whether the rule layer escalates each message, as CrisisMatcher decides: a laughing match
+    waits for the classifier's view, a mere mention gives way to a score below the floor."""
+    return [
+        rules.find(doc, defer_jokes=score < threshold, defer_mentions=score < floor) is not None
+        for doc, score in zip(docs, scores, strict=True)
+    ]
+
+
 def main() -> int:
     """Per held-out set: recall and false alarms of rules, classifier, and both together."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -66,6 +75,11 @@ def main() -> int:
         "--encoders",
         help="comma-separated sentence encoders instead of config.yml's (mpnet,minilm)",
     )
+    parser.add_argument(
+        "--kernel",
+        help="embedding weight, gamma and C instead of config.yml's (1,1,2: scikit-learn's "
+        "kernel with C 2, shipped until 2026-12-05)",
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     os.chdir(REPO)
@@ -73,7 +87,13 @@ def main() -> int:
 
     import bot.nlu.crisis_classifier as classifier
     from bot.nlu import load_spacy
-    from bot.nlu.crisis_classifier import CrisisModel, corpus_paths, load_labelled, training_texts
+    from bot.nlu.crisis_classifier import (
+        corpus_paths,
+        fit_options,
+        load_labelled,
+        model_for,
+        training_texts,
+    )
     from bot.nlu.crisis_matcher import load_rules
     from bot.nlu.encoders import load_encoder
 
@@ -89,6 +109,9 @@ def main() -> int:
     config = component_config("CrisisClassifier")
     if args.encoders:
         config["encoders"] = args.encoders.split(",")
+    if args.kernel:
+        weight, gamma, c = (float(x) for x in args.kernel.split(","))
+        config.update(embedding_weight=weight, gamma=gamma, C=c)
     floor = float(component_config("CrisisMatcher")["mention_floor"])
     corpora = corpus_paths(config)
     held_out = list(corpora)
@@ -99,7 +122,8 @@ def main() -> int:
     nlp, rules = load_spacy(), load_rules()
     threshold = float(config["threshold"])
     print(
-        f"threshold {threshold}, C {config['C']}, encoders {'+'.join(config['encoders'])}; "
+        f"threshold {threshold}, C {config['C']}, embedding weight {config['embedding_weight']}, "
+        f"gamma {config['gamma']}, encoders {'+'.join(config['encoders'])}; "
         "each set scored by a model trained without it"
     )
     print(f"{'set':22s} {'n':>8s}  {'rules':>13s}  {'classifier':>13s}  {'both':>13s}")
@@ -108,20 +132,13 @@ def main() -> int:
     pooled: list[tuple[bool, float, object]] = []
     for path in held_out:
         texts, labels = training_texts(nlu, [p for p in corpora if p != path])
-        model = CrisisModel(encoders=tuple(config["encoders"])).fit(
-            texts, labels, c=float(config["C"])
-        )
+        model = model_for(config).fit(texts, labels, **fit_options(config))
         crisis, benign = load_labelled(path)
         messages = [t for t, _ in crisis] + benign
         scores = model.score(messages)
         classified = [s >= threshold for s in scores]
         docs = list(nlp.pipe(messages))
-        # as CrisisMatcher: a laughing match waits for the classifier's view, a mention gives
-        # way to a low score
-        ruled = [
-            rules.find(doc, defer_jokes=not judged, defer_mentions=score < floor) is not None
-            for doc, judged, score in zip(docs, classified, scores, strict=True)
-        ]
+        ruled = rule_decisions(rules, docs, scores, threshold, floor)
         columns = [ruled, classified, [r or c for r, c in zip(ruled, classified, strict=True)]]
         n = len(crisis)
         if args.sweep:

@@ -10,8 +10,9 @@ did not match is a crisis:
   (bot/nlu/encoders.py: all-mpnet-base-v2, all-MiniLM-L6-v2; sentence encoders pre-trained so
   that paraphrases lie close together), plus character and word n-gram TF-IDF (typos, "kms",
   and the exact words that separate "cut myself" from "cut my dose");
-- model: an RBF support-vector machine, its score the logistic of the signed distance to the
-  boundary (0.5 on it: Platt scaling, five extra fits for a monotone map of the same ranking, cost
+- model: an RBF support-vector machine (its kernel counts the embedding distance
+  `embedding_weight` times the n-gram distances; `gamma` scales its width), its score the
+  logistic of the signed distance to the boundary (0.5 on it: Platt scaling, five extra fits for a monotone map of the same ranking, cost
   two minutes of training and changed no decision at the threshold), trained at `rasa train`
   on the NLU data (intent `crisis` against every other intent) and the labelled corpora in the
   config: crisis messages by kind and benign look-alikes (figures of speech, history told as
@@ -138,25 +139,37 @@ class CrisisModel:
         words: Any = None,
         known: dict[str, int] | None = None,
         encoders: tuple[str, ...] = ("mpnet",),
+        embedding_weight: float = 1.0,
     ) -> None:
         self.svm, self.chars, self.words = svm, chars, words
         self.known = known or {}
         self.encoders = tuple(encoders)
+        self.embedding_weight = float(embedding_weight)
         self._kernel: tuple[int, np.ndarray, Any, np.ndarray, np.ndarray] | None = None
 
-    def fit(self, texts: list[str], labels: np.ndarray, c: float = 1.0) -> CrisisModel:
-        """Train on texts with 0/1 labels (deterministic for the same data)."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
+    def fit(
+        self, texts: list[str], labels: np.ndarray, c: float = 1.0, gamma: float = 1.0
+    ) -> CrisisModel:
+        """Train on texts with 0/1 labels (deterministic for the same data).
+
+        The RBF kernel is exp(-g * (w * |embedding distance|^2 + |n-gram distances|^2)): w is
+        `embedding_weight`, g is `gamma` times scikit-learn's "scale" of the unweighted features
+        (1 / (features x their variance)); w = 1, gamma = 1 is scikit-learn's default kernel.
+        """
         from sklearn.svm import SVC
 
-        self.chars = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True
-        ).fit(texts)
-        self.words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True).fit(
-            texts
+        self.fit_vectorizers(texts)
+        embeddings = self._embed(texts)
+        plain = self._stack(embeddings, texts, 1.0)
+        features = self._stack(embeddings, texts, self.embedding_weight)
+        self.svm = SVC(
+            C=c,
+            kernel="rbf",
+            gamma=gamma * default_gamma(plain),
+            class_weight="balanced",
+            cache_size=1000,
         )
-        self.svm = SVC(C=c, kernel="rbf", class_weight="balanced", cache_size=1000)
-        self.svm.fit(self._features(texts), labels)
+        self.svm.fit(features, labels)
         self._kernel = None
         self.known = {}
         for text, label in zip(texts, labels.tolist(), strict=True):
@@ -164,10 +177,29 @@ class CrisisModel:
             self.known[key] = max(self.known.get(key, 0), int(label))  # crisis wins a tie
         return self
 
+    def fit_vectorizers(self, texts: list[str]) -> None:
+        """Fit the character and word n-gram TF-IDF on the training texts."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.chars = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True
+        ).fit(texts)
+        self.words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True).fit(
+            texts
+        )
+
     def _features(self, texts: list[str]) -> Any:
+        return self._stack(self._embed(texts), texts, self.embedding_weight)
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        return np.hstack([load_encoder(e).encode(texts) for e in self.encoders])
+
+    def _stack(self, embeddings: np.ndarray, texts: list[str], weight: float) -> Any:
+        """CSR features: the embeddings times sqrt(weight) (so that squared distances between
+        them count `weight` times), then the character and word n-gram TF-IDF."""
         from scipy import sparse
 
-        dense = sparse.csr_matrix(np.hstack([load_encoder(e).encode(texts) for e in self.encoders]))
+        dense = sparse.csr_matrix(embeddings * np.sqrt(weight) if weight != 1.0 else embeddings)
         return sparse.hstack(
             [dense, self.chars.transform(texts), self.words.transform(texts)]
         ).tocsr()
@@ -227,6 +259,7 @@ class CrisisModel:
             "words": self.words,
             "known": self.known,
             "encoders": list(self.encoders),
+            "embedding_weight": self.embedding_weight,
         }
         sio.dump(parts, path)
 
@@ -239,7 +272,14 @@ class CrisisModel:
         if untrusted:
             raise ValueError(f"crisis model holds unexpected types: {untrusted}")
         parts = sio.load(path, trusted=TRUSTED_TYPES)
-        return cls(parts["svm"], parts["chars"], parts["words"], parts["known"], parts["encoders"])
+        return cls(
+            parts["svm"],
+            parts["chars"],
+            parts["words"],
+            parts["known"],
+            parts["encoders"],
+            parts.get("embedding_weight", 1.0),
+        )
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -256,8 +296,17 @@ class CrisisClassifier(GraphComponent, IntentClassifier):
     def get_default_config() -> dict[str, Any]:
         """`corpora`: labelled files trained on besides the NLU data; `threshold`: the score
         that escalates; `C`: the SVM's inverse regularisation strength; `encoders`: the
-        sentence encoders whose embeddings are features (bot/nlu/encoders.py)."""
-        return {"corpora": [str(CORPUS_FILE)], "threshold": 0.5, "C": 1.0, "encoders": ["mpnet"]}
+        sentence encoders whose embeddings are features (bot/nlu/encoders.py);
+        `embedding_weight` and `gamma`: the RBF kernel's weight of the embedding distance against
+        the n-gram distances, and its width (CrisisModel.fit)."""
+        return {
+            "corpora": [str(CORPUS_FILE)],
+            "threshold": 0.5,
+            "C": 1.0,
+            "encoders": ["mpnet"],
+            "embedding_weight": 1.0,
+            "gamma": 1.0,
+        }
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
@@ -299,9 +348,7 @@ class CrisisClassifier(GraphComponent, IntentClassifier):
         if labels.min(initial=0) == labels.max(initial=0):
             logger.warning("crisis classifier: training data needs crisis and other examples")
             return self._resource
-        self._model = CrisisModel(encoders=tuple(self._config["encoders"])).fit(
-            texts, labels, c=float(self._config.get("C", 1.0))
-        )
+        self._model = model_for(self._config).fit(texts, labels, **fit_options(self._config))
         with self._storage.write_to(self._resource) as directory:
             self._model.save(directory / MODEL_FILE)
         logger.info(
@@ -344,6 +391,25 @@ class CrisisClassifier(GraphComponent, IntentClassifier):
             else:
                 _withdraw_crisis(message)
         return messages
+
+
+def default_gamma(features: Any) -> float:
+    """scikit-learn's gamma="scale" for sparse features: 1 / (features x their variance)."""
+    variance = features.multiply(features).mean() - features.mean() ** 2
+    return float(1.0 / (features.shape[1] * variance))
+
+
+def model_for(config: dict[str, Any]) -> CrisisModel:
+    """An untrained CrisisModel with the component config's encoders and kernel weight."""
+    return CrisisModel(
+        encoders=tuple(config.get("encoders") or ("mpnet",)),
+        embedding_weight=float(config.get("embedding_weight", 1.0)),
+    )
+
+
+def fit_options(config: dict[str, Any]) -> dict[str, float]:
+    """CrisisModel.fit's keyword arguments from the component config."""
+    return {"c": float(config.get("C", 1.0)), "gamma": float(config.get("gamma", 1.0))}
 
 
 def corpus_paths(config: dict[str, Any]) -> list[Path]:

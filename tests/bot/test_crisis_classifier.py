@@ -19,6 +19,7 @@ from bot.nlu.crisis_classifier import (
     _withdraw_crisis,
     clauses,
     corpus_paths,
+    default_gamma,
     load_labelled,
     training_texts,
 )
@@ -92,8 +93,11 @@ def test_the_blind_sets_are_never_trained_on() -> None:
     assert all(p.exists() for p in corpus_paths(entry))
 
 
-@lru_cache(maxsize=1)
-def small_model() -> CrisisModel:
+SMALL_TEXTS = ["i want to kill myself", "what time is group", "my cravings are bad", "unseen words"]
+
+
+@lru_cache(maxsize=2)
+def small_model(embedding_weight: float = 1.0, gamma: float = 1.0) -> CrisisModel:
     crisis = [
         "i want to kill myself",
         "i am going to end my life tonight",
@@ -112,7 +116,9 @@ def small_model() -> CrisisModel:
         "can my family join a session",
         "i killed it at work today",
     ]
-    return CrisisModel().fit(crisis + benign, np.array([1] * len(crisis) + [0] * len(benign)))
+    return CrisisModel(embedding_weight=embedding_weight).fit(
+        crisis + benign, np.array([1] * len(crisis) + [0] * len(benign)), gamma=gamma
+    )
 
 
 def test_model_scores_crisis_above_benign_and_takes_the_worst_clause() -> None:
@@ -132,21 +138,48 @@ def test_a_training_text_repeated_word_for_word_gets_its_label() -> None:
     assert 0.0 < model.score(["what time is group and where"])[0] < 1.0  # not known: scored
 
 
-def test_the_fast_margin_is_the_svms_own() -> None:
+@pytest.mark.parametrize("weight, gamma", [(1.0, 1.0), (3.0, 0.5)])
+def test_the_fast_margin_is_the_svms_own(weight: float, gamma: float) -> None:
     """CrisisModel.decision replaces libsvm's decision_function on the hot path: same numbers."""
-    model = small_model()
-    texts = ["i want to kill myself", "what time is group", "my cravings are bad", "unseen words"]
-    features = model._features(texts)
+    model = small_model(weight, gamma)
+    features = model._features(SMALL_TEXTS)
     assert np.allclose(model.decision(features), model.svm.decision_function(features))
 
 
-def test_model_survives_a_save_and_load_without_pickle(tmp_path: Path) -> None:
+def test_the_default_kernel_is_scikit_learns_scale() -> None:
+    from sklearn.svm import SVC
+
     model = small_model()
+    features = model._features(SMALL_TEXTS)
+    reference = SVC(gamma="scale").fit(features, np.array([1, 0, 0, 0]))
+    assert default_gamma(features) == pytest.approx(reference._gamma)
+
+
+def test_the_kernel_weighs_the_embedding_distance_and_scales_its_width() -> None:
+    """exp(-g * scale * (w * |embedding distance|^2 + |n-gram distances|^2))."""
+    plain, weighted = small_model(), small_model(3.0, 0.5)
+    width = (
+        plain.chars.transform(SMALL_TEXTS).shape[1] + plain.words.transform(SMALL_TEXTS).shape[1]
+    )
+    one, three = plain._features(SMALL_TEXTS).toarray(), weighted._features(SMALL_TEXTS).toarray()
+    dense = one.shape[1] - width
+    assert np.allclose(three[:, :dense], np.sqrt(3.0) * one[:, :dense])
+    assert np.allclose(three[:, dense:], one[:, dense:])
+    assert weighted.svm._gamma == pytest.approx(0.5 * plain.svm._gamma)
+    assert not np.allclose(weighted.score(SMALL_TEXTS), plain.score(SMALL_TEXTS))
+
+
+@pytest.mark.parametrize("weight, gamma", [(1.0, 1.0), (3.0, 0.5)])
+def test_model_survives_a_save_and_load_without_pickle(
+    tmp_path: Path, weight: float, gamma: float
+) -> None:
+    model = small_model(weight, gamma)
     model.save(tmp_path / "model.skops")
     loaded = CrisisModel.load(tmp_path / "model.skops")
     texts = ["i want to kill myself", "what time is group", "i feel like ending it"]
     assert np.allclose(loaded.score(texts), model.score(texts))
     assert loaded.known == model.known
+    assert loaded.embedding_weight == weight
 
 
 class Smuggled:

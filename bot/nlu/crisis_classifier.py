@@ -10,13 +10,13 @@ did not match is a crisis:
   (bot/nlu/encoders.py: all-mpnet-base-v2, all-MiniLM-L6-v2; sentence encoders pre-trained so
   that paraphrases lie close together), plus character and word n-gram TF-IDF (typos, "kms",
   and the exact words that separate "cut myself" from "cut my dose");
-- model: an RBF support-vector machine (its kernel counts the embedding distance
-  `embedding_weight` times the n-gram distances; `gamma` scales its width), its score the
-  logistic of the signed distance to the boundary (0.5 on it: Platt scaling, five extra fits for a monotone map of the same ranking, cost
-  two minutes of training and changed no decision at the threshold), trained at `rasa train`
-  on the NLU data (intent `crisis` against every other intent) and the labelled corpora in the
-  config: crisis messages by kind and benign look-alikes (figures of speech, history told as
-  history, questions about the program);
+- model: an RBF support-vector machine (its kernel counts the embedding distance `embedding_weight`
+  times the n-gram distances; `gamma` scales its width), its score the logistic of the signed
+  distance to the boundary (0.5 on it: Platt scaling, five extra fits for a monotone map of the same
+  ranking, cost two minutes of training and changed no decision at the threshold), trained at
+  `rasa train` on the NLU data (intent `crisis` against every other intent) and the labelled
+  corpora in the config: crisis messages by kind and benign look-alikes (figures of speech,
+  history told as history, questions about the program);
 - a message is scored whole and clause by clause ("what time is group? also I have the pills
   lined up": the crisis is in the second clause), and its score is the highest.
 

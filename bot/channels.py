@@ -237,9 +237,17 @@ class WebsiteSocketIOInput(SocketIOInput):
                     metadata = "unreadable"  # refused by check_message below
             body = {"sender": sender, "message": data.get("message"), "metadata": metadata}
             try:
+                if sender is None:
+                    raise InvalidMessage(
+                        400,
+                        "it names a conversation other than the one this socket joined"
+                        if self.joined.get(sid)
+                        else "it came before the socket asked for a conversation",
+                    )
                 sender, text, metadata = check_message(body)
             except InvalidMessage as refused:
-                logger.info("socketio: refused a message (%s)", refused.status)
+                # the reason is one of our fixed sentences: no message text, no session id
+                logger.info("socketio: refused a message (%s: %s)", refused.status, refused.error)
                 await sio.emit(
                     self.bot_message_evt,
                     {"text": refused_message(refused)},

@@ -228,6 +228,27 @@ def test_a_socket_writes_only_to_the_conversation_it_joined(website: str) -> Non
     assert [m.sender_id for m in recorder.messages] == ["attacker-session"]
 
 
+def test_a_refusal_is_logged_with_its_reason_and_nothing_the_client_sent(
+    website: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel, recorder = channel_with_recorder(CREDENTIALS)
+    join(channel, recorder, "my-session")
+    caplog.set_level(logging.INFO)
+    secret = "my secret message"
+    run(handler(channel, "user_uttered")("sid-1", {"message": secret, "session_id": "victim"}))
+    run(handler(channel, "user_uttered")("sid-9", {"message": secret, "session_id": "victim"}))
+    run(handler(channel, "user_uttered")("sid-1", {"message": 42, "session_id": "my-session"}))
+    assert recorder.messages == []
+    logged = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert logged == [
+        "socketio: refused a message (400: it names a conversation other than the one this "
+        "socket joined)",
+        "socketio: refused a message (400: it came before the socket asked for a conversation)",
+        "socketio: refused a message (400: 'message' must be a string)",
+    ]
+    assert not any(word in line for line in logged for word in ("secret", "victim", "my-session"))
+
+
 def test_a_new_session_request_leaves_the_old_room_and_disconnect_forgets(website: str) -> None:
     channel, recorder = channel_with_recorder(CREDENTIALS)
     join(channel, recorder, "first")

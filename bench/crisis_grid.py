@@ -81,6 +81,7 @@ def main() -> int:
         clauses,
         corpus_paths,
         default_gamma,
+        known_labels,
         load_labelled,
         normalise,
         training_texts,
@@ -117,9 +118,7 @@ def main() -> int:
         train_n = squared_distances(chars, chars) + squared_distances(words, words)
         crisis, benign = load_labelled(path)
         messages = [t for t, _ in crisis] + benign
-        known: dict[str, int] = {}
-        for text, label in zip(texts, labels.tolist(), strict=True):
-            known[normalise(text)] = max(known.get(normalise(text), 0), label)
+        known = known_labels(texts, labels)
         pieces, owner = [], []
         for index, message in enumerate(messages):
             if normalise(message) not in known:

@@ -124,6 +124,15 @@ def normalise(text: str) -> str:
     return " ".join(re.findall(r"[\w']+", text.lower()))
 
 
+def known_labels(texts: list[str], labels: np.ndarray) -> dict[str, int]:
+    """Each training text's label by its normalised words (crisis wins a tie)."""
+    known: dict[str, int] = {}
+    for text, label in zip(texts, labels.tolist(), strict=True):
+        key = normalise(text)
+        known[key] = max(known.get(key, 0), int(label))
+    return known
+
+
 class CrisisModel:
     """Features (embedding + n-gram TF-IDF) and the SVM; `fit`, then `score`.
 
@@ -171,10 +180,7 @@ class CrisisModel:
         )
         self.svm.fit(features, labels)
         self._kernel = None
-        self.known = {}
-        for text, label in zip(texts, labels.tolist(), strict=True):
-            key = normalise(text)
-            self.known[key] = max(self.known.get(key, 0), int(label))  # crisis wins a tie
+        self.known = known_labels(texts, labels)
         return self
 
     def fit_vectorizers(self, texts: list[str]) -> None:

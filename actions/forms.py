@@ -27,6 +27,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 from rasa_sdk.types import DomainDict
 
+from actions.base import answers_safety_check
 from bot.answers import Invalid, Question, normalise
 from bot.replies import something_went_wrong
 
@@ -153,8 +154,8 @@ class QuestionForm(FormValidationAction, ABC):
         """Read the answer to the question just asked; nothing else is taken from a message."""
         slot = tracker.get_slot(REQUESTED_SLOT)
         question = self.questions().get(slot)
-        if question is None or not answered_just_now(tracker):
-            return []
+        if question is None or not answered_just_now(tracker) or answers_safety_check(tracker):
+            return []  # a yes or no to the safety question is not an answer to this one
         reading = read_message(
             question,
             tracker.latest_message or {},

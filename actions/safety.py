@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import IopAction
+from actions.base import IopAction, answers_safety_check, user_message_indexes
 from actions.forms import QuestionForm
 from bot.answers import Question
 from bot.db import get_sessionmaker
@@ -35,14 +35,36 @@ def crisis_flag_reason(latest_message: dict[str, Any]) -> str:
     return f"Crisis language (classifier, confidence {confidence:.2f})"
 
 
-def flag_latest_message(tracker: Tracker, *, kind: str, severity: str, reason: str) -> None:
-    """Open one flag of `kind` for the user's latest message (a retried action reuses it)."""
-    message_id = (tracker.latest_message or {}).get("message_id") or ""
+def answered_safety_check(tracker: Tracker) -> dict[str, Any] | None:
+    """When the latest message says yes to the safety question (bot/policies.py), the message
+    that prompted the question: its parse data as the NLU saw it, with its id and metadata."""
+    yes = ((tracker.latest_message or {}).get("intent") or {}).get("name") == "affirm"
+    users = user_message_indexes(tracker)
+    if not yes or len(users) < 2 or not answers_safety_check(tracker):
+        return None
+    prompting = tracker.events[users[-2]]
+    return {
+        **(prompting.get("parse_data") or {}),
+        "message_id": prompting.get("message_id"),
+        "metadata": prompting.get("metadata"),
+    }
+
+
+def flag_latest_message(
+    tracker: Tracker,
+    *,
+    kind: str,
+    severity: str,
+    reason: str,
+    message: dict[str, Any] | None = None,
+) -> None:
+    """Open one flag of `kind` for the user's latest message, or for `message` (a user message's
+    parse data, with its message_id and metadata); a retried action reuses the flag."""
+    message = message if message is not None else (tracker.latest_message or {})
+    message_id = message.get("message_id") or ""
     with get_sessionmaker()() as session, session.begin():
         # A participant's flag carries their id, so staff see it on their page too.
-        participant = participant_for_message(
-            session, (tracker.latest_message or {}).get("metadata")
-        )
+        participant = participant_for_message(session, message.get("metadata"))
         open_flag(
             session,
             kind=kind,
@@ -65,13 +87,20 @@ class ActionFlagCrisis(IopAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        """Store the flag; a storage failure is logged loudly, the person already has help."""
+        """Store the flag; a storage failure is logged loudly, the person already has help.
+
+        After a yes to the safety question the flag points at the message that prompted it."""
         try:
+            prompted = answered_safety_check(tracker)
+            if prompted is not None:
+                score = prompted.get("crisis_classifier")
+                reason = "Said yes when asked directly about safety" + (
+                    f" (crisis classifier, score {float(score):.2f})" if score is not None else ""
+                )
+            else:
+                reason = crisis_flag_reason(tracker.latest_message or {})
             flag_latest_message(
-                tracker,
-                kind="crisis",
-                severity="urgent",
-                reason=crisis_flag_reason(tracker.latest_message or {}),
+                tracker, kind="crisis", severity="urgent", reason=reason, message=prompted
             )
         except Exception as exc:
             logger.critical("crisis flag NOT stored: %s", type(exc).__name__)

@@ -6,14 +6,15 @@ from functools import lru_cache
 from typing import Any
 
 
-def pipeline_entry(name: str) -> dict[str, Any]:
-    """The first component of config.yml's pipeline named `name` (or ending in `.name`)."""
+def pipeline_entry(name: str, section: str = "pipeline") -> dict[str, Any]:
+    """The first component of config.yml's pipeline (or `section`: "policies") named `name` (or
+    ending in `.name`)."""
     import yaml
 
     from bot.settings import REPO_ROOT
 
-    pipeline = yaml.safe_load((REPO_ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
-    return next(c for c in pipeline if c["name"] == name or c["name"].endswith(f".{name}"))
+    entries = yaml.safe_load((REPO_ROOT / "config.yml").read_text(encoding="utf-8"))[section]
+    return next(c for c in entries if c["name"] == name or c["name"].endswith(f".{name}"))
 
 
 @lru_cache(maxsize=1)

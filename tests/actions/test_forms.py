@@ -169,3 +169,23 @@ def test_resuming_after_a_rule_reads_nothing_from_the_old_message() -> None:
     tracker.events.insert(-1, {"event": "action", "name": "utter_faq"})
     slots, said = validate(tracker)
     assert "age" not in slots and said == []
+
+
+def after_safety_check(tracker: Tracker) -> Tracker:
+    """The same tracker with the safety question (bot/policies.py) asked after the form's."""
+    tracker.events.insert(1, {"event": "action", "name": "utter_safety_check"})
+    return tracker
+
+
+@pytest.mark.parametrize(("text", "intent"), [("yes", "affirm"), ("no", "deny")])
+def test_a_yes_or_no_to_the_safety_question_is_not_read_as_the_answer(
+    text: str, intent: str
+) -> None:
+    # "consent" is a yes/no question too: the rules take this yes or no instead.
+    slots, said = validate(after_safety_check(form_tracker("consent", {}, text, intent)))
+    assert "consent" not in slots and said == []
+
+
+def test_an_answer_after_the_safety_question_is_read_as_usual() -> None:
+    slots, _ = validate(after_safety_check(form_tracker("age", {"consent": True}, "34")))
+    assert slots["age"] == 34

@@ -75,6 +75,35 @@ def test_crisis_flag_once_per_message_even_if_retried(db_url: str) -> None:
     assert "kill" not in stored[0].reason
 
 
+def test_yes_to_the_safety_question_flags_the_message_that_prompted_it(db_url: str) -> None:
+    worrying = {
+        "text": "the spiders are back",
+        "intent": {"name": "out_of_scope", "confidence": 0.7},
+        "crisis_classifier": 0.42,
+    }
+    yes = {"text": "yes", "message_id": "m-2", "intent": {"name": "affirm", "confidence": 0.99}}
+    events = [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": worrying["text"], "parse_data": worrying, "message_id": "m-1"},
+        {"event": "action", "name": "utter_out_of_scope"},
+        {"event": "action", "name": "utter_safety_check"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "yes", "parse_data": yes, "message_id": "m-2"},
+    ]
+    state = Tracker("visitor-1", {}, yes, events, False, None, {}, "action_listen")
+    asyncio.run(ActionFlagCrisis().run(CollectingDispatcher(), state, {}))
+    stored = flags(db_url)
+    assert [(f.kind, f.severity, f.message_id) for f in stored] == [("crisis", "urgent", "m-1")]
+    assert stored[0].reason == (
+        "Said yes when asked directly about safety (crisis classifier, score 0.42)"
+    )
+    # A yes to any other question is flagged as itself (a crisis rule must have matched it).
+    events[3] = {"event": "action", "name": "utter_anything_else"}
+    state = Tracker("visitor-1", {}, yes, events, False, None, {}, "action_listen")
+    asyncio.run(ActionFlagCrisis().run(CollectingDispatcher(), state, {}))
+    assert [f.message_id for f in flags(db_url)] == ["m-1", "m-2"]
+
+
 def test_crisis_reason_from_the_classifier() -> None:
     message = {"intent": {"name": "crisis", "confidence": 0.912}}
     assert crisis_flag_reason(message) == "Crisis language (classifier, confidence 0.91)"

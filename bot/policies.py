@@ -1,0 +1,154 @@
+"""Rasa's RulePolicy plus one safety step: ask plainly about a worrying message under the threshold.
+
+The crisis classifier (bot/nlu/crisis_classifier.py) escalates at its threshold; below it, a
+message is answered as what DIET took it for. A message that scores just under the threshold is
+where the remaining misses are ("the spiders are back", a goodbye, a plan with a time and a
+place), and also where hard look-alikes sit ("my boss is going to kill me", a heavy but safe
+check-in). Crisis-line practice for that middle ground is to ask plainly. So when the latest
+message scored at least `safety_check_floor` but did not escalate, this policy lets the normal
+reply go out first and then, where the rules would wait for the user, asks instead:
+`utter_safety_check` ("are you thinking about ending your life or hurting yourself, or is someone
+in danger?", with yes and no buttons). The rules (data/rules/safety.yml) take the answer: yes
+gets the crisis reply and an urgent flag on the worrying message, as a crisis message would; no
+gets a short thank-you, and a form picks up its question again.
+
+The question carries no crisis numbers and opens no flag: a look-alike is not escalated, and a
+crisis caught this way still counts as missed at the first turn (bench/safety.py reports both).
+It is asked at most once in `safety_check_every` user messages, not within as many messages of a
+crisis reply, never for a message already treated as a crisis or for a button the bot offered
+("Nothing" among the check-in's triggers), and not when the pre-assessment's next question is one
+of its own suicide screening questions.
+
+It is a subclass rather than a separate policy because only the rules know when a reply has ended
+(they predict `action_listen`); a policy beside them cannot tell the end of a reply from its middle.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.core.policies.policy import PolicyPrediction
+from rasa.core.policies.rule_policy import RulePolicy
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, REQUESTED_SLOT
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.generator import TrackerWithCachedStates
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.nlu.crisis_matcher import CLASSIFIER_SCORE_KEY, CRISIS_INTENT
+from bot.preassessment import SAFETY_SLOTS
+
+SAFETY_CHECK_ACTION = "utter_safety_check"
+# Bot actions after which the person has just been given the crisis lines or asked about safety.
+SAFETY_REPLIES = frozenset({SAFETY_CHECK_ACTION, "utter_crisis", "utter_ask_safe_now"})
+
+
+def configured_floor() -> float:
+    """config.yml's `safety_check_floor` (for the benches, which parse without the policies)."""
+    from bot.nlu import pipeline_entry
+
+    entry = pipeline_entry(SafetyCheckRulePolicy.__name__, "policies")
+    return float(
+        entry.get(
+            "safety_check_floor", SafetyCheckRulePolicy.get_default_config()["safety_check_floor"]
+        )
+    )
+
+
+def should_ask(tracker: DialogueStateTracker, floor: float, every: int) -> bool:
+    """Whether the latest user message calls for the safety question (pure; unit-tested)."""
+    latest = tracker.latest_message
+    if latest is None or (latest.intent or {}).get("name") == CRISIS_INTENT:
+        return False
+    score = latest.parse_data.get(CLASSIFIER_SCORE_KEY)  # type: ignore[attr-defined]
+    if score is None or float(score) < floor:
+        return False
+    if tracker.get_slot(REQUESTED_SLOT) in SAFETY_SLOTS:
+        return False  # the pre-assessment is about to ask its own suicide screening question
+    if _picked_a_button(tracker, latest):
+        return False  # "Nothing" from the check-in's trigger buttons is our word, not theirs
+    users = 0
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            users += 1
+            if users >= every:
+                break
+        elif isinstance(event, ActionExecuted) and event.action_name in SAFETY_REPLIES:
+            return False  # asked, or given the crisis lines, within the last `every` messages
+    return True
+
+
+def _picked_a_button(tracker: DialogueStateTracker, latest: UserUttered) -> bool:
+    """The latest message is the title or payload of a button the bot offered just before."""
+    said = (latest.text or "").strip().casefold()
+    seen_user = False
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            if seen_user:
+                return False
+            seen_user = True
+        elif seen_user and isinstance(event, BotUttered):
+            buttons = (event.data or {}).get("buttons") or []
+            offered = {
+                str(b.get(k, "")).strip().casefold() for b in buttons for k in ("title", "payload")
+            }
+            if said in offered:
+                return True
+    return False
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True
+)
+class SafetyCheckRulePolicy(RulePolicy):
+    """RulePolicy that asks the safety question at the end of the reply to a worrying message."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """RulePolicy's, plus `safety_check_floor` (the crisis classifier's score from which the
+        question is asked; at or above the classifier's threshold the message is a crisis) and
+        `safety_check_every` (at most once in this many user messages)."""
+        return {
+            **RulePolicy.get_default_config(),
+            "safety_check_floor": 0.4,
+            "safety_check_every": 3,
+        }
+
+    def train(
+        self, training_trackers: list[TrackerWithCachedStates], domain: Domain, **kwargs: Any
+    ) -> Resource:
+        """RulePolicy's training, after the domain check Rasa runs only for RulePolicy itself."""
+        self.raise_if_incompatible_with_domain(self.config, domain)
+        return super().train(training_trackers, domain, **kwargs)
+
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
+        """The rules' prediction, with the safety question in place of their `action_listen`."""
+        prediction = super().predict_action_probabilities(tracker, domain, rule_only_data, **kwargs)
+        if tracker.latest_action_name == SAFETY_CHECK_ACTION:
+            # Wait for the answer (mid-form the rules would run the form again).
+            return self._only(ACTION_LISTEN_NAME, domain)
+        listen = domain.index_for_action(ACTION_LISTEN_NAME)
+        if (
+            prediction.max_confidence_index == listen
+            and prediction.max_confidence >= 1.0
+            and should_ask(
+                tracker,
+                float(self.config["safety_check_floor"]),
+                int(self.config["safety_check_every"]),
+            )
+        ):
+            return self._only(SAFETY_CHECK_ACTION, domain)
+        return prediction
+
+    def _only(self, action: str, domain: Domain) -> PolicyPrediction:
+        probabilities = [0.0] * domain.num_actions
+        probabilities[domain.index_for_action(action)] = 1.0
+        return PolicyPrediction(probabilities, self.__class__.__name__, self.priority)

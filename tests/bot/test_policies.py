@@ -1,0 +1,158 @@
+"""The safety question policy (bot/policies.py): a RulePolicy trained on real rules."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.generator import TrainingDataGenerator
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from rasa.shared.core.training_data.structures import StoryGraph
+
+from bot.policies import SAFETY_CHECK_ACTION, SafetyCheckRulePolicy, should_ask
+
+DOMAIN = Domain.from_yaml(
+    """
+version: "3.1"
+intents: [greet, faq, crisis, affirm, deny]
+responses:
+  utter_greet: [{text: "Hi"}]
+  utter_faq: [{text: "An answer"}]
+  utter_crisis: [{text: "Call 988"}]
+  utter_safety_check: [{text: "Are you thinking of hurting yourself?"}]
+  utter_safety_check_ok: [{text: "Thank you for telling me"}]
+"""
+)
+RULES = """
+version: "3.1"
+rules:
+- rule: greet
+  steps:
+  - intent: greet
+  - action: utter_greet
+- rule: faq
+  steps:
+  - intent: faq
+  - action: utter_faq
+- rule: crisis
+  steps:
+  - intent: crisis
+  - action: utter_crisis
+- rule: no to the safety question
+  steps:
+  - action: utter_safety_check
+  - intent: deny
+  - action: utter_safety_check_ok
+"""
+FLOOR, EVERY = 0.4, 3
+
+
+def said(text: str, intent: str, score: float | None = None) -> list:
+    """The listen and the user's message, with the crisis classifier's score if it scored."""
+    parse = {} if score is None else {"crisis_classifier": score}
+    return [
+        ActionExecuted(ACTION_LISTEN_NAME),
+        UserUttered(text, {"name": intent, "confidence": 0.9}, parse_data=parse),
+    ]
+
+
+def tracker(*events) -> DialogueStateTracker:
+    return DialogueStateTracker.from_events("visitor", [e for group in events for e in group])
+
+
+def test_a_worrying_message_under_the_threshold_is_asked_about() -> None:
+    asked = tracker(said("the spiders are back", "faq", 0.42), [ActionExecuted("utter_faq")])
+    assert should_ask(asked, FLOOR, EVERY)
+
+
+@pytest.mark.parametrize(
+    ("intent", "score"),
+    [("faq", 0.2), ("faq", None), ("crisis", 0.9)],
+    ids=["below the floor", "not scored", "already a crisis"],
+)
+def test_no_question(intent: str, score: float | None) -> None:
+    assert not should_ask(tracker(said("some words", intent, score)), FLOOR, EVERY)
+
+
+def test_not_after_crisis_lines_in_the_same_turn() -> None:
+    state = tracker(said("i od'd", "faq", 0.45), [ActionExecuted("utter_crisis")])
+    assert not should_ask(state, FLOOR, EVERY)
+
+
+def test_not_soon_after_crisis_lines() -> None:
+    crisis = [*said("i want to die", "crisis", 0.9), ActionExecuted("utter_crisis")]
+    state = tracker(crisis, said("idk honestly, whatever", "faq", 0.4))
+    assert not should_ask(state, FLOOR, EVERY)
+
+
+def test_not_when_the_screening_asks_about_suicide_next() -> None:
+    state = tracker(said("yes i guess, nothing matters", "affirm", 0.4))
+    state.update(SlotSet("requested_slot", "wish_dead"))
+    assert not should_ask(state, FLOOR, EVERY)
+    state.update(SlotSet("requested_slot", "age"))
+    assert should_ask(state, FLOOR, EVERY)
+
+
+def test_not_for_a_button_the_bot_offered() -> None:
+    buttons = [{"title": "Nothing", "payload": "Nothing"}, {"title": "Stress", "payload": "Stress"}]
+    offered = [BotUttered("Did anything trigger cravings?", {"buttons": buttons})]
+    assert not should_ask(tracker(offered, said("nothing", "inform", 0.41)), FLOOR, EVERY)
+    assert should_ask(tracker(offered, said("nothing matters", "inform", 0.41)), FLOOR, EVERY)
+
+
+def test_at_most_once_in_three_messages() -> None:
+    asked = [ActionExecuted("utter_faq"), ActionExecuted(SAFETY_CHECK_ACTION)]
+    worrying = said("whats the point", "faq", 0.4)
+    assert not should_ask(
+        tracker(worrying, asked, said("no", "deny", 0.01), worrying), FLOOR, EVERY
+    )
+    later = tracker(worrying, asked, said("no", "deny"), said("ok", "affirm"), worrying)
+    assert should_ask(later, FLOOR, EVERY)
+
+
+@pytest.fixture(scope="module")
+def policy(tmp_path_factory: pytest.TempPathFactory) -> SafetyCheckRulePolicy:
+    storage = LocalModelStorage(tmp_path_factory.mktemp("policy"))
+    context = ExecutionContext(GraphSchema({}), "test")
+    config = {**SafetyCheckRulePolicy.get_default_config(), "safety_check_floor": FLOOR}
+    trained = SafetyCheckRulePolicy.create(config, storage, Resource("rules"), context)
+    steps = YAMLStoryReader(DOMAIN).read_from_string(RULES)
+    trackers = TrainingDataGenerator(StoryGraph(steps), DOMAIN, augmentation_factor=0).generate()
+    trained.train(trackers, DOMAIN)
+    return trained
+
+
+def predicted(policy: SafetyCheckRulePolicy, state: DialogueStateTracker) -> str:
+    prediction = policy.predict_action_probabilities(state, DOMAIN)
+    return DOMAIN.action_names_or_texts[prediction.max_confidence_index]
+
+
+def test_the_reply_goes_out_first_then_the_question_then_a_wait(
+    policy: SafetyCheckRulePolicy,
+) -> None:
+    state = tracker(said("the spiders are back, what is iop", "faq", 0.42))
+    assert predicted(policy, state) == "utter_faq"  # the rules answer as usual
+    state.update(ActionExecuted("utter_faq"))
+    assert predicted(policy, state) == SAFETY_CHECK_ACTION  # instead of the rules' listen
+    state.update(ActionExecuted(SAFETY_CHECK_ACTION))
+    assert predicted(policy, state) == ACTION_LISTEN_NAME
+    for event in said("no", "deny", 0.02):
+        state.update(event)
+    assert predicted(policy, state) == "utter_safety_check_ok"
+    state.update(ActionExecuted("utter_safety_check_ok"))
+    assert predicted(policy, state) == ACTION_LISTEN_NAME
+
+
+def test_an_untroubling_message_gets_the_rules_alone(policy: SafetyCheckRulePolicy) -> None:
+    state = tracker(said("hello", "greet", 0.03), [ActionExecuted("utter_greet")])
+    assert predicted(policy, state) == ACTION_LISTEN_NAME
+
+
+def test_restart_still_restarts(policy: SafetyCheckRulePolicy) -> None:
+    # Rasa warns at training that RulePolicy is missing: it looks for the exact class.
+    assert predicted(policy, tracker(said("/restart", "restart"))) == "action_restart"

@@ -1,0 +1,120 @@
+"""The direct safety question (bot/policies.py) through the REST channel and the real actions.
+
+A message the crisis classifier scores between config.yml's `safety_check_floor` and its threshold
+is answered as usual, then asked about: "are you having thoughts of ending your life or hurting
+yourself, or is someone in danger right now?". Yes is a crisis (lines, urgent flag on the message
+that worried us, a form ends); no gets a thank-you and a form asks its question again. The
+messages below score in that band with the shipped model (`bench/safety.py --file` or the parse
+result's `crisis_classifier` show it); if retraining moves them out of it, these tests say so.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import Chat
+from tests.conversations.test_checkin import Person, make_person, rows, text_of
+from tests.conversations.test_safety import flags_for
+
+# Giving away a pet is a warning sign; DIET takes it for small talk (out of scope).
+WORRYING = "I gave my dog to my neighbor today, she'll take good care of him"
+WORRYING_TRIGGER = "nothing matters much right now"  # a check-in's trigger answer
+QUESTION = "I want to check on something you wrote"
+SAFE_NOW = "Are you safe right now?"
+
+
+def user_message_ids(tracker_url: str, sender: str) -> list[str]:
+    """The ids Rasa gave the user's messages, in order (from the tracker store)."""
+    engine = create_engine(tracker_url, future=True)
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(
+                text(
+                    "SELECT data FROM events WHERE sender_id = :s AND type_name = 'user'"
+                    " ORDER BY id"
+                ),
+                {"s": sender},
+            )
+            return [json.loads(row.data)["message_id"] for row in found]
+    finally:
+        engine.dispose()
+
+
+def asked(replies: list[dict]) -> bool:
+    """The turn ends with the safety question and its yes / no buttons."""
+    last = replies[-1] if replies else {}
+    payloads = [b["payload"] for b in last.get("buttons", [])]
+    return last.get("text", "").startswith(QUESTION) and payloads == ["/affirm", "/deny"]
+
+
+def test_a_worrying_message_is_answered_then_asked_about(
+    chat: Chat, stack_database_url: str
+) -> None:
+    replies = chat.say(WORRYING)
+    assert asked(replies), f"no safety question (is {WORRYING!r} still in the band?)"
+    assert len(replies) >= 2  # the usual reply came first
+    # A question, not an escalation: no crisis reply (the welcome names 988 to everyone), no flag.
+    assert "741741" not in text_of(replies) and SAFE_NOW not in [r.get("text") for r in replies]
+    assert flags_for(stack_database_url, chat.sender) == []
+    # Asked once: a second worrying message right after does not ask again.
+    assert not asked(chat.say(WORRYING))
+
+
+def test_yes_gets_the_crisis_lines_and_one_flag_on_the_worrying_message(
+    chat: Chat, stack_database_url: str, stack_tracker_url: str
+) -> None:
+    assert asked(chat.say(WORRYING))
+    replies = chat.say("yes")
+    said = text_of(replies)
+    assert "988" in said and "911" in said and "741741" in said
+    assert replies[-1]["text"] == SAFE_NOW
+    [flag] = flags_for(stack_database_url, chat.sender)
+    assert (flag.kind, flag.severity, flag.status) == ("crisis", "urgent", "open")
+    assert flag.reason.startswith("Said yes when asked directly about safety")
+    worrying_id, yes_id = user_message_ids(stack_tracker_url, chat.sender)
+    assert flag.message_id == worrying_id != yes_id
+
+
+def test_no_gets_thanks_and_no_flag(chat: Chat, stack_database_url: str) -> None:
+    assert asked(chat.say(WORRYING))
+    said = text_of(chat.say("no"))
+    assert "Thank you for telling me" in said and "988" in said  # where help is, if it changes
+    assert flags_for(stack_database_url, chat.sender) == []
+
+
+@pytest.fixture
+def person(stack, stack_database_url: str) -> Person:
+    return make_person(stack, stack_database_url, "Safety question participant")
+
+
+def test_no_mid_checkin_asks_the_same_question_again_and_the_checkin_completes(
+    person: Person, stack_database_url: str
+) -> None:
+    person.run(["/start_checkin", "4", "2"])
+    replies = person.say(WORRYING_TRIGGER)
+    assert asked(replies), f"no safety question (is {WORRYING_TRIGGER!r} still in the band?)"
+    pending = replies[-2]["text"]  # the check-in's next question, a yes / no one
+    again = person.say("no")  # to the safety question, not to the pending one
+    assert "Thank you for telling me" in text_of(again) and again[-1]["text"] == pending
+    person.run(["Yes, alcohol", "Nothing to add"])
+    [row] = rows(stack_database_url, person.id)
+    assert row.used_since_last is True  # the "no" was not taken as the answer
+    assert not [f for f in flags_for(stack_database_url, person.chat.sender) if f.kind == "crisis"]
+
+
+def test_yes_mid_checkin_ends_it_with_the_crisis_lines_and_a_flag(
+    person: Person, stack_database_url: str
+) -> None:
+    person.run(["/start_checkin", "4", "2"])
+    assert asked(person.say(WORRYING_TRIGGER))
+    replies = person.say("yes")
+    assert "988" in text_of(replies) and replies[-1]["text"] == SAFE_NOW
+    flags = flags_for(stack_database_url, person.chat.sender)
+    assert [(f.kind, f.severity) for f in flags] == [("crisis", "urgent")]
+    assert flags[0].participant_id == person.id
+    # The check-in ended: the next message is not read as its answer, and nothing was stored.
+    person.say("No")
+    assert rows(stack_database_url, person.id) == []

@@ -170,6 +170,15 @@ def main() -> int:
         rej = sum(label(r) == "out_of_scope" for r in oos_results) / len(oos_results)
         return acc, rej
 
+    # On ordinary messages: how many escalate as a crisis, and how many get the direct safety
+    # question (bot/policies.py: a crisis classifier score at the policy's floor, no escalation).
+    from bot.policies import configured_floor
+
+    floor = configured_floor()
+    escalated = sum(p["intent"]["name"] == "crisis" for p in parses)
+    asked = sum(
+        p["intent"]["name"] != "crisis" and p.get("crisis_classifier", 0) >= floor for p in parses
+    )
     figures = {
         "heldout_in_scope": n_in,
         "heldout_out_of_scope": len(oos),
@@ -180,6 +189,8 @@ def main() -> int:
         "out_of_scope_rejection": round(rejection, 4),
         "train_seconds": round(train_seconds, 1) if train_seconds else None,
         "model_mb": round(size_mb, 1),
+        "crisis_escalations": escalated,
+        "safety_questions": asked,
         "parse_ms_p50": round(percentile(times, 50) * 1000, 1),
         "parse_ms_p95": round(percentile(times, 95) * 1000, 1),
         "threshold_sweep": {
@@ -199,6 +210,10 @@ def main() -> int:
         print(f"in-scope accuracy        {accuracy_in:.3f}")
     print(f"overall accuracy         {accuracy_all:.3f}   macro-F1 {macro_f1:.3f}")
     print(f"out-of-scope rejection   {rejection:.3f}")
+    print(
+        f"crisis escalations       {escalated} of {len(parses)}; safety question (score >="
+        f" {floor}) {asked} ({asked / len(parses):.3f})"
+    )
     if train_seconds:
         print(f"training time            {train_seconds:.0f} s (NLU only)")
     print(f"model size               {size_mb:.1f} MB")

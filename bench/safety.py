@@ -2,7 +2,11 @@
 
 Parses every message of a safety set as a conversation's first turn with the trained model (NLU
 pipeline including the spaCy crisis rule layer); a message escalates when its intent is `crisis`,
-which the rules answer with the crisis lines and an urgent flag. Prints figures only.
+which the rules answer with the crisis lines and an urgent flag. It also counts the messages
+that do not escalate but score at the safety question's floor (config.yml's
+`safety_check_floor`; bot/policies.py): those get the normal reply and then a direct question
+about safety, a second chance for a missed crisis and a question, not an alarm, for a
+look-alike. Prints figures only.
 
 Sets (tests/safety/): `messages`, `dev`, `heldout` and `blind` to `blind4` were each written
 blind, measured, then tuned on; they are now training data of the crisis classifier, so their
@@ -70,8 +74,8 @@ def load_messages(path: Path = MESSAGES) -> tuple[list[tuple[str, str]], list[st
     return load_labelled(path)
 
 
-async def classify(model: Path, texts: list[str]) -> list[tuple[bool, str]]:
-    """(escalates, which layer: `rule`, `classifier` or `-`) for every text.
+async def classify(model: Path, texts: list[str]) -> list[tuple[bool, str, float]]:
+    """(escalates, which layer: `rule`, `classifier` or `-`, the classifier's score) per text.
 
     `rule` when a crisis rule matched (it escalates whatever the classifier says); `classifier`
     for the rest."""
@@ -83,7 +87,7 @@ async def classify(model: Path, texts: list[str]) -> list[tuple[bool, str]]:
         parse = await agent.parse_message(text)
         escalates = parse["intent"]["name"] == "crisis"
         layer = "rule" if parse.get("crisis_match") else "classifier"
-        results.append((escalates, layer if escalates else "-"))
+        results.append((escalates, layer if escalates else "-", parse.get("crisis_classifier", 0)))
     return results
 
 
@@ -118,7 +122,12 @@ def main() -> int:
     os.chdir(REPO)
 
     crisis, benign = load_messages(args.file or SETS[args.set])
-    results = asyncio.run(classify(args.model, [t for t, _ in crisis] + benign))
+    scored = asyncio.run(classify(args.model, [t for t, _ in crisis] + benign))
+    from bot.policies import configured_floor
+
+    floor = configured_floor()
+    asked = [not hit and score >= floor for hit, _, score in scored]
+    results = [(hit, layer) for hit, layer, _ in scored]
     crisis_results, benign_results = results[: len(crisis)], results[len(crisis) :]
 
     by_kind: dict[str, list[tuple[bool, str]]] = {}
@@ -132,6 +141,14 @@ def main() -> int:
     print(f"set {args.set}: crisis messages {len(crisis)}, benign look-alikes {len(benign)}")
     print(f"recall              {caught / len(crisis):.3f} ({caught}/{len(crisis)})")
     print(f"false-alarm rate    {false_alarms / len(benign):.3f} ({false_alarms}/{len(benign)})")
+    # Below the threshold but at the policy's floor, the reply ends with the direct safety
+    # question (bot/policies.py): not an escalation, but a second chance for a missed crisis.
+    crisis_asked, benign_asked = sum(asked[: len(crisis)]), sum(asked[len(crisis) :])
+    print(
+        f"safety question     (score >= {floor}, not escalated) asked of {crisis_asked} missed"
+        f" crises and {benign_asked / len(benign):.3f} ({benign_asked}) of the look-alikes;"
+        f" escalated or asked {(caught + crisis_asked) / len(crisis):.3f}"
+    )
     # A set written blind can still hold a message that some training corpus also has word for
     # word (short ones: "kms"); the figures without them are the stricter ones.
     from bot.nlu.crisis_classifier import normalise
@@ -160,9 +177,9 @@ def main() -> int:
             f" {kind_layers['classifier']:10d}"
         )
     if args.misses or args.all:
-        for (text, kind), (hit, layer) in zip(crisis, crisis_results, strict=True):
+        for (text, kind), (hit, layer), ask in zip(crisis, crisis_results, asked, strict=False):
             if not hit:
-                print(f"MISSED ({kind}): {text}")
+                print(f"MISSED ({kind}{', asked' if ask else ''}): {text}")
             elif args.all:
                 print(f"caught ({kind}, {layer}): {text}")
         for text, (hit, layer) in zip(benign, benign_results, strict=True):

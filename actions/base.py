@@ -10,38 +10,20 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot import safety_check
 from bot.replies import something_went_wrong
 
 logger = logging.getLogger(__name__)
 
-# Asked by bot/policies.py after the reply to a worrying message under the crisis threshold.
-SAFETY_CHECK_ACTION = "utter_safety_check"
-
-
-def user_message_indexes(tracker: Tracker) -> list[int]:
-    """Where the user's messages are in `tracker.events`."""
-    return [i for i, event in enumerate(tracker.events) if event.get("event") == "user"]
-
-
-def asked_before_latest_message(tracker: Tracker) -> str | None:
-    """The bot's last action before the user's latest message (not counting the listen)."""
-    users = user_message_indexes(tracker)
-    if not users:
-        return None
-    start = users[-2] + 1 if len(users) >= 2 else 0
-    names = [
-        event.get("name")
-        for event in tracker.events[start : users[-1]]
-        if event.get("event") == "action" and event.get("name") != "action_listen"
-    ]
-    return names[-1] if names else None
-
 
 def answers_safety_check(tracker: Tracker) -> bool:
-    """The latest message is a yes or no to the safety question; the rules take it."""
+    """The latest message is a yes or no to the safety question (bot/policies.py), not a button
+    of the question before it; the rules take it, and a form does not read it as its answer."""
     intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-    return intent in ("affirm", "deny") and asked_before_latest_message(tracker) == (
-        SAFETY_CHECK_ACTION
+    return (
+        intent in ("affirm", "deny")
+        and safety_check.asked_just_before(tracker.events)
+        and not safety_check.picks_earlier_button(tracker.events)
     )
 
 

@@ -11,8 +11,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import IopAction, answers_safety_check, user_message_indexes
+from actions.base import IopAction, answers_safety_check
 from actions.forms import QuestionForm
+from bot import safety_check
 from bot.answers import Question
 from bot.db import get_sessionmaker
 from bot.db.repositories import open_flag, record_callback
@@ -39,10 +40,9 @@ def answered_safety_check(tracker: Tracker) -> dict[str, Any] | None:
     """When the latest message says yes to the safety question (bot/policies.py), the message
     that prompted the question: its parse data as the NLU saw it, with its id and metadata."""
     yes = ((tracker.latest_message or {}).get("intent") or {}).get("name") == "affirm"
-    users = user_message_indexes(tracker)
-    if not yes or len(users) < 2 or not answers_safety_check(tracker):
+    prompting = safety_check.prompting_message(tracker.events)
+    if not yes or prompting is None or not answers_safety_check(tracker):
         return None
-    prompting = tracker.events[users[-2]]
     return {
         **(prompting.get("parse_data") or {}),
         "message_id": prompting.get("message_id"),

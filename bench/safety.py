@@ -177,7 +177,10 @@ def main() -> int:
             f" {kind_layers['classifier']:10d}"
         )
     if args.misses or args.all:
-        for (text, kind), (hit, layer), ask in zip(crisis, crisis_results, asked, strict=False):
+        crisis_asked_each = asked[: len(crisis)]
+        for (text, kind), (hit, layer), ask in zip(
+            crisis, crisis_results, crisis_asked_each, strict=True
+        ):
             if not hit:
                 print(f"MISSED ({kind}{', asked' if ask else ''}): {text}")
             elif args.all:

@@ -37,10 +37,11 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot import safety_check
 from bot.nlu.crisis_matcher import CLASSIFIER_SCORE_KEY, CRISIS_INTENT
 from bot.preassessment import SAFETY_SLOTS
+from bot.safety_check import SAFETY_CHECK_ACTION
 
-SAFETY_CHECK_ACTION = "utter_safety_check"
 # Bot actions after which the person has just been given the crisis lines or asked about safety.
 SAFETY_REPLIES = frozenset({SAFETY_CHECK_ACTION, "utter_crisis", "utter_ask_safe_now"})
 
@@ -69,6 +70,8 @@ def should_ask(tracker: DialogueStateTracker, floor: float, every: int) -> bool:
         return False  # the pre-assessment is about to ask its own suicide screening question
     if _picked_a_button(tracker, latest):
         return False  # "Nothing" from the check-in's trigger buttons is our word, not theirs
+    if not tracker.active_loop_name and _ends_with_yes_no_question(tracker):
+        return False  # "shall we call you back?" is waiting for its own yes or no
     users = 0
     for event in reversed(tracker.events):
         if isinstance(event, UserUttered):
@@ -78,6 +81,31 @@ def should_ask(tracker: DialogueStateTracker, floor: float, every: int) -> bool:
         elif isinstance(event, ActionExecuted) and event.action_name in SAFETY_REPLIES:
             return False  # asked, or given the crisis lines, within the last `every` messages
     return True
+
+
+def unclear_answer(tracker: DialogueStateTracker) -> bool:
+    """The latest message follows the safety question but is neither yes, no nor a crisis, nor a
+    button of the question before it, and the question has not been asked twice already."""
+    intent = (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
+    if intent in ("affirm", "deny", CRISIS_INTENT):
+        return False
+    events = [event.as_dict() for event in tracker.events]
+    return (
+        safety_check.asked_just_before(events)
+        and not safety_check.asked_again_just_before(events)
+        and not safety_check.picks_earlier_button(events)
+    )
+
+
+def _ends_with_yes_no_question(tracker: DialogueStateTracker) -> bool:
+    """The reply so far ends with a question whose buttons are yes and no (/affirm, /deny)."""
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return False
+        if isinstance(event, BotUttered):
+            payloads = {b.get("payload") for b in (event.data or {}).get("buttons") or []}
+            return bool(payloads & {"/affirm", "/deny"})
+    return False
 
 
 def _picked_a_button(tracker: DialogueStateTracker, latest: UserUttered) -> bool:
@@ -135,6 +163,9 @@ class SafetyCheckRulePolicy(RulePolicy):
         if tracker.latest_action_name == SAFETY_CHECK_ACTION:
             # Wait for the answer (mid-form the rules would run the form again).
             return self._only(ACTION_LISTEN_NAME, domain)
+        if tracker.latest_action_name == ACTION_LISTEN_NAME and unclear_answer(tracker):
+            # "sometimes", "kind of": ask once more, before anything else answers the message.
+            return self._only(SAFETY_CHECK_ACTION, domain)
         listen = domain.index_for_action(ACTION_LISTEN_NAME)
         if (
             prediction.max_confidence_index == listen
@@ -151,4 +182,7 @@ class SafetyCheckRulePolicy(RulePolicy):
     def _only(self, action: str, domain: Domain) -> PolicyPrediction:
         probabilities = [0.0] * domain.num_actions
         probabilities[domain.index_for_action(action)] = 1.0
-        return PolicyPrediction(probabilities, self.__class__.__name__, self.priority)
+        # Hidden from the learned policies' view of the dialogue, like the rules' own turns.
+        return PolicyPrediction(
+            probabilities, self.__class__.__name__, self.priority, hide_rule_turn=True
+        )

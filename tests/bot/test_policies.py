@@ -148,6 +148,29 @@ def test_the_reply_goes_out_first_then_the_question_then_a_wait(
     assert predicted(policy, state) == ACTION_LISTEN_NAME
 
 
+def test_an_unclear_reply_gets_the_question_once_more_then_the_rules(
+    policy: SafetyCheckRulePolicy,
+) -> None:
+    state = tracker(
+        said("the spiders are back, what is iop", "faq", 0.42),
+        [ActionExecuted("utter_faq"), ActionExecuted(SAFETY_CHECK_ACTION)],
+        said("sometimes, what is iop", "faq", 0.1),
+    )
+    assert predicted(policy, state) == SAFETY_CHECK_ACTION  # not the FAQ answer first
+    state.update(ActionExecuted(SAFETY_CHECK_ACTION))
+    assert predicted(policy, state) == ACTION_LISTEN_NAME
+    for event in said("what is iop", "faq", 0.1):
+        state.update(event)
+    assert predicted(policy, state) == "utter_faq"  # asked twice: the rules answer as usual
+
+
+def test_no_question_after_a_yes_or_no_question_outside_a_form() -> None:
+    offer = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+    state = tracker(said("can someone call me, everything is falling apart", "faq", 0.42))
+    state.update(BotUttered("Shall we call you back?", {"buttons": offer}))
+    assert not should_ask(state, FLOOR, EVERY)
+
+
 def test_an_untroubling_message_gets_the_rules_alone(policy: SafetyCheckRulePolicy) -> None:
     state = tracker(said("hello", "greet", 0.03), [ActionExecuted("utter_greet")])
     assert predicted(policy, state) == ACTION_LISTEN_NAME

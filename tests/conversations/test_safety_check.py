@@ -59,7 +59,9 @@ def test_a_worrying_message_is_answered_then_asked_about(
     # A question, not an escalation: no crisis reply (the welcome names 988 to everyone), no flag.
     assert "741741" not in text_of(replies) and SAFE_NOW not in [r.get("text") for r in replies]
     assert flags_for(stack_database_url, chat.sender) == []
-    # Asked once: a second worrying message right after does not ask again.
+    # Neither yes nor no: asked once more (and nothing else answers it first), then not again.
+    again = chat.say(WORRYING)
+    assert asked(again) and len(again) == 1
     assert not asked(chat.say(WORRYING))
 
 
@@ -118,3 +120,27 @@ def test_yes_mid_checkin_ends_it_with_the_crisis_lines_and_a_flag(
     # The check-in ended: the next message is not read as its answer, and nothing was stored.
     person.say("No")
     assert rows(stack_database_url, person.id) == []
+
+
+def test_an_unclear_reply_is_asked_once_more_and_a_yes_still_flags_the_first_message(
+    chat: Chat, stack_database_url: str, stack_tracker_url: str
+) -> None:
+    assert asked(chat.say(WORRYING))
+    again = chat.say("I think about it sometimes")
+    assert asked(again) and len(again) == 1  # nothing else answers it first
+    assert "741741" in text_of(chat.say("yes"))
+    [flag] = flags_for(stack_database_url, chat.sender)
+    assert flag.message_id == user_message_ids(stack_tracker_url, chat.sender)[0]
+
+
+def test_a_button_of_the_checkin_question_after_the_safety_question_answers_the_checkin(
+    person: Person, stack_database_url: str
+) -> None:
+    person.run(["/start_checkin", "4", "2"])
+    assert asked(person.say(WORRYING_TRIGGER))
+    # "Yes, alcohol" is the pending check-in question's button, not a yes to the safety question.
+    assert "741741" not in text_of(person.say("Yes, alcohol"))
+    person.say("Nothing to add")
+    [row] = rows(stack_database_url, person.id)
+    assert row.used_since_last is True and row.substances_used == "alcohol"
+    assert not [f for f in flags_for(stack_database_url, person.chat.sender) if f.kind == "crisis"]

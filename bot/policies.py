@@ -68,7 +68,7 @@ def should_ask(tracker: DialogueStateTracker, floor: float, every: int) -> bool:
         return False
     if tracker.get_slot(REQUESTED_SLOT) in SAFETY_SLOTS:
         return False  # the pre-assessment is about to ask its own suicide screening question
-    if _picked_a_button(tracker, latest):
+    if safety_check.picks_offered_button([event.as_dict() for event in tracker.events]):
         return False  # "Nothing" from the check-in's trigger buttons is our word, not theirs
     if not tracker.active_loop_name and _ends_with_yes_no_question(tracker):
         return False  # "shall we call you back?" is waiting for its own yes or no
@@ -105,25 +105,6 @@ def _ends_with_yes_no_question(tracker: DialogueStateTracker) -> bool:
         if isinstance(event, BotUttered):
             payloads = {b.get("payload") for b in (event.data or {}).get("buttons") or []}
             return bool(payloads & {"/affirm", "/deny"})
-    return False
-
-
-def _picked_a_button(tracker: DialogueStateTracker, latest: UserUttered) -> bool:
-    """The latest message is the title or payload of a button the bot offered just before."""
-    said = (latest.text or "").strip().casefold()
-    seen_user = False
-    for event in reversed(tracker.events):
-        if isinstance(event, UserUttered):
-            if seen_user:
-                return False
-            seen_user = True
-        elif seen_user and isinstance(event, BotUttered):
-            buttons = (event.data or {}).get("buttons") or []
-            offered = {
-                str(b.get(k, "")).strip().casefold() for b in buttons for k in ("title", "payload")
-            }
-            if said in offered:
-                return True
     return False
 
 

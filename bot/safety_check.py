@@ -66,6 +66,15 @@ def asked_again_just_before(events: Sequence[Event]) -> bool:
     return len(turns) >= 2 and _asked_before(events, turns[-1]) and _asked_before(events, turns[-2])
 
 
+def picks_offered_button(events: Sequence[Event]) -> bool:
+    """The latest message is the title or payload of a button in the bot's reply before it."""
+    turns = _turns(events)
+    if not turns:
+        return False
+    said = str(events[turns[-1]].get("text") or "").strip().casefold()
+    return said in _buttons(_reply_before(events, turns[-1]))
+
+
 def picks_earlier_button(events: Sequence[Event]) -> bool:
     """The latest message is a button of a question asked before the safety question in the same
     reply, and not one of the safety question's own buttons."""

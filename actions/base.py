@@ -20,11 +20,10 @@ def answers_safety_check(tracker: Tracker) -> bool:
     """The latest message is a yes or no to the safety question (bot/policies.py), not a button
     of the question before it; the rules take it, and a form does not read it as its answer."""
     intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-    return (
-        intent in ("affirm", "deny")
-        and safety_check.asked_just_before(tracker.events)
-        and not safety_check.picks_earlier_button(tracker.events)
-    )
+    if intent not in ("affirm", "deny"):
+        return False
+    events = safety_check.recent(tracker.events)
+    return safety_check.asked_just_before(events) and not safety_check.picks_earlier_button(events)
 
 
 class IopAction(Action, ABC):

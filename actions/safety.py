@@ -40,7 +40,7 @@ def answered_safety_check(tracker: Tracker) -> dict[str, Any] | None:
     """When the latest message says yes to the safety question (bot/policies.py), the message
     that prompted the question: its parse data as the NLU saw it, with its id and metadata."""
     yes = ((tracker.latest_message or {}).get("intent") or {}).get("name") == "affirm"
-    prompting = safety_check.prompting_message(tracker.events)
+    prompting = safety_check.prompting_message(safety_check.recent(tracker.events))
     if not yes or prompting is None or not answers_safety_check(tracker):
         return None
     return {

@@ -17,7 +17,7 @@ crisis caught this way still counts as missed at the first turn (bench/safety.py
 It is asked at most once in `safety_check_every` user messages, not within as many messages of a
 crisis reply, never for a message already treated as a crisis or for a button the bot offered
 ("Nothing" among the check-in's triggers), and not when the pre-assessment's next question is one
-of its own suicide screening questions.
+of its own suicide screening questions or the message answers one of them.
 
 It is a subclass rather than a separate policy because only the rules know when a reply has ended
 (they predict `action_listen`); a policy beside them cannot tell the end of a reply from its middle.
@@ -33,7 +33,6 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, REQUESTED_SLOT
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -58,6 +57,15 @@ def configured_floor() -> float:
     )
 
 
+def recent_events(tracker: DialogueStateTracker, every: int) -> list[dict[str, Any]]:
+    """The standing events of the last few user messages, as dicts (bot/safety_check.py): enough
+    for the readings and for the last `every` messages, not the whole conversation every turn."""
+    events = list(tracker.events)
+    turns = max(safety_check.TURNS_READ, every)
+    start = safety_check.start_of_recent(events, turns, kind=lambda event: event.type_name)
+    return safety_check.applied([event.as_dict() for event in events[start:]])
+
+
 def should_ask(tracker: DialogueStateTracker, floor: float, every: int) -> bool:
     """Whether the latest user message calls for the safety question (pure; unit-tested)."""
     latest = tracker.latest_message
@@ -68,17 +76,20 @@ def should_ask(tracker: DialogueStateTracker, floor: float, every: int) -> bool:
         return False
     if tracker.get_slot(REQUESTED_SLOT) in SAFETY_SLOTS:
         return False  # the pre-assessment is about to ask its own suicide screening question
-    if safety_check.picks_offered_button([event.as_dict() for event in tracker.events]):
+    events = recent_events(tracker, every)
+    if safety_check.requested_before_latest(events) in SAFETY_SLOTS:
+        return False  # the message answers one of those questions (the last one, say)
+    if safety_check.picks_offered_button(events):
         return False  # "Nothing" from the check-in's trigger buttons is our word, not theirs
-    if not tracker.active_loop_name and _ends_with_yes_no_question(tracker):
+    if not tracker.active_loop_name and safety_check.ends_with_yes_no_question(events):
         return False  # "shall we call you back?" is waiting for its own yes or no
     users = 0
-    for event in reversed(tracker.events):
-        if isinstance(event, UserUttered):
+    for event in reversed(events):
+        if event.get("event") == "user":
             users += 1
             if users >= every:
                 break
-        elif isinstance(event, ActionExecuted) and event.action_name in SAFETY_REPLIES:
+        elif event.get("event") == "action" and event.get("name") in SAFETY_REPLIES:
             return False  # asked, or given the crisis lines, within the last `every` messages
     return True
 
@@ -89,23 +100,12 @@ def unclear_answer(tracker: DialogueStateTracker) -> bool:
     intent = (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
     if intent in ("affirm", "deny", CRISIS_INTENT):
         return False
-    events = [event.as_dict() for event in tracker.events]
+    events = recent_events(tracker, 0)
     return (
         safety_check.asked_just_before(events)
         and not safety_check.asked_again_just_before(events)
         and not safety_check.picks_earlier_button(events)
     )
-
-
-def _ends_with_yes_no_question(tracker: DialogueStateTracker) -> bool:
-    """The reply so far ends with a question whose buttons are yes and no (/affirm, /deny)."""
-    for event in reversed(tracker.events):
-        if isinstance(event, UserUttered):
-            return False
-        if isinstance(event, BotUttered):
-            payloads = {b.get("payload") for b in (event.data or {}).get("buttons") or []}
-            return bool(payloads & {"/affirm", "/deny"})
-    return False
 
 
 @DefaultV1Recipe.register(

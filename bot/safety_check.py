@@ -2,8 +2,11 @@
 
 Pure functions over a conversation's events as dicts (rasa_sdk's `tracker.events`, or Rasa's own
 events through `as_dict()`), shared by the policy and the actions, so both read a reply the same
-way. The safety question often follows another question in the same reply (a check-in's "Have
-you used since your last check-in?"), so a reply can answer either:
+way. The readings take the events that stand, `recent(events)`: a message the core fallback took
+back does not count as the one that prompted the question.
+
+The safety question often follows another question in the same reply (a check-in's "Have you
+used since your last check-in?"), so a reply can answer either:
 - a button of the safety question, or a bare yes or no, answers the safety question (a typed
   "yes" or "no" after two questions answers the last one; for a yes it is also the safe reading);
 - a button of the earlier question that is neither ("Yes, alcohol", "Stress") answers the
@@ -12,14 +15,79 @@ you used since your last check-in?"), so a reply can answer either:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 SAFETY_CHECK_ACTION = "utter_safety_check"
+REQUESTED_SLOT = "requested_slot"
 
 Event = Mapping[str, Any]
+T = TypeVar("T")
+# How many of the latest user messages a reading needs: the latest one, the reply before it that
+# was unclear, and the message that prompted the question (each with the bot's reply before it).
+TURNS_READ = 3
+# Events after which nothing earlier counts (Rasa's own tracker starts over at both).
+STARTS_OVER = frozenset({"restart", "session_started"})
 # Typed after two questions, these answer the last one: the safety question.
 BARE_YES_NO = frozenset({"yes", "no", "y", "n", "yeah", "yep", "yup", "nope", "nah"})
+
+
+def _kind(event: Event) -> str | None:
+    return event.get("event")
+
+
+def start_of_recent(
+    events: Sequence[T], turns: int = TURNS_READ, kind: Callable[[T], str | None] = _kind
+) -> int:
+    """Where the last `turns` user messages that stand (not rewound) begin, with the bot's reply
+    before the first of them: the readings below need no more, and a long conversation is not
+    read whole every turn. `kind` gives an event's type name (Rasa's events: `type_name`)."""
+    rewound = standing = 0
+    for index in range(len(events) - 1, -1, -1):
+        name = kind(events[index])
+        if name in STARTS_OVER:
+            return index
+        if name == "rewind":
+            rewound += 1
+        elif name == "user":
+            if rewound:
+                rewound -= 1
+            else:
+                standing += 1
+                if standing > turns:
+                    return index + 1
+    return 0
+
+
+def applied(events: Sequence[Event]) -> list[Event]:
+    """The events that stand: a rewind (`UserUtteranceReverted`, after the core fallback) takes
+    back the user's message and the listen before it, an undo (`ActionReverted`) the last
+    action; a restart or a new session starts over (as Rasa's `applied_events`, without its
+    folding of a form's repeated runs, which would drop the user's messages in between)."""
+    done: list[Event] = []
+    for event in events:
+        name = _kind(event)
+        if name in STARTS_OVER:
+            done = []
+        elif name == "undo":
+            _undo_till(done, "action")
+        elif name == "rewind":
+            _undo_till(done, "user")
+            _undo_till(done, "action")
+        else:
+            done.append(event)
+    return done
+
+
+def recent(events: Sequence[Event], turns: int = TURNS_READ) -> list[Event]:
+    """The standing events of the last `turns` user messages (see `start_of_recent`)."""
+    return applied(events[start_of_recent(events, turns) :])
+
+
+def _undo_till(done: list[Event], name: str) -> None:
+    while done:
+        if _kind(done.pop()) == name:
+            return
 
 
 def _turns(events: Sequence[Event]) -> list[int]:
@@ -73,6 +141,32 @@ def picks_offered_button(events: Sequence[Event]) -> bool:
         return False
     said = str(events[turns[-1]].get("text") or "").strip().casefold()
     return said in _buttons(_reply_before(events, turns[-1]))
+
+
+def ends_with_yes_no_question(events: Sequence[Event]) -> bool:
+    """The bot's reply since the latest user message ends with a question whose buttons are yes
+    and no (/affirm, /deny): "shall we call you back?" waits for its own answer."""
+    for event in reversed(events):
+        if _kind(event) == "user":
+            return False
+        if _kind(event) == "bot":
+            buttons = (event.get("data") or {}).get("buttons") or []
+            return bool({button.get("payload") for button in buttons} & {"/affirm", "/deny"})
+    return False
+
+
+def requested_before_latest(events: Sequence[Event]) -> str | None:
+    """The slot a form had just asked for when the latest user message came (the form sets
+    `requested_slot` each time it asks), or None when the reply before it asked none."""
+    turns = _turns(events)
+    if not turns:
+        return None
+    asked = [
+        event.get("value")
+        for event in _reply_before(events, turns[-1])
+        if _kind(event) == "slot" and event.get("name") == REQUESTED_SLOT
+    ]
+    return asked[-1] if asked else None
 
 
 def picks_earlier_button(events: Sequence[Event]) -> bool:

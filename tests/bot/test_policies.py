@@ -98,6 +98,26 @@ def test_not_when_the_screening_asks_about_suicide_next() -> None:
     assert should_ask(state, FLOOR, EVERY)
 
 
+def test_not_right_after_the_screenings_last_suicide_question() -> None:
+    asked = [ActionExecuted("preassessment_form"), SlotSet("requested_slot", "behavior_recent")]
+    state = tracker(asked, said("not lately, it was a bad year though", "deny", 0.44))
+    state.update(SlotSet("requested_slot", "contact_name"))  # the screening has moved on
+    assert not should_ask(state, FLOOR, EVERY)
+    other = [ActionExecuted("preassessment_form"), SlotSet("requested_slot", "primary_substance")]
+    state = tracker(other, said("not lately, it was a bad year though", "deny", 0.44))
+    assert should_ask(state, FLOOR, EVERY)
+
+
+def test_a_long_conversation_still_counts_its_last_messages() -> None:
+    chat = [e for _ in range(300) for e in (*said("when", "faq", 0.1), ActionExecuted("utter_faq"))]
+    worrying = said("whats the point", "faq", 0.4)
+    assert should_ask(tracker(chat, worrying), FLOOR, EVERY)
+    asked = [ActionExecuted("utter_faq"), ActionExecuted(SAFETY_CHECK_ACTION)]
+    assert not should_ask(
+        tracker(chat, worrying, asked, said("no", "deny"), worrying), FLOOR, EVERY
+    )
+
+
 def test_not_for_a_button_the_bot_offered() -> None:
     buttons = [{"title": "Nothing", "payload": "Nothing"}, {"title": "Stress", "payload": "Stress"}]
     offered = [BotUttered("Did anything trigger cravings?", {"buttons": buttons})]

@@ -13,15 +13,21 @@ blind, measured, then tuned on; they are now training data of the crisis classif
 figures here are training figures (bench/crisis_cv.py gives leave-one-set-out estimates).
 `blind5` and `blind8` to `blind13` are never trained or tuned on: they are the honest figures.
 
+`--calibration` prints, per band of the classifier's score, how many crisis messages and
+look-alikes fall in it and the likelihood ratio (the band's share of the crises over its share
+of the look-alikes: free of the sets' crisis rate, which is far above a clinic's traffic). Pool
+the never-trained sets for it: `--set blind5,blind8,blind9,blind10,blind11,blind12,blind13`.
+
     .venv/bin/python bench/safety.py [--model models/iop.tar.gz]
-        [--set messages|dev|heldout|blind|blind2|...|blind13]
-        [--file other.yml] [--misses] [--all]
+        [--set messages|dev|heldout|blind|blind2|...|blind13[,another,...]]
+        [--file other.yml] [--misses] [--all] [--calibration]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import logging
 import os
 import sys
@@ -65,6 +71,9 @@ SETS = {
     "blind13": REPO / "tests" / "safety" / "blind13.yml",
 }
 MESSAGES = SETS["messages"]
+# The calibration's bands of the classifier's score; the safety question's floor and the
+# threshold (0.4, 0.5) are edges.
+BANDS = (0.0, 0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.8, 1.0)
 
 
 def load_messages(path: Path = MESSAGES) -> tuple[list[tuple[str, str]], list[str]]:
@@ -107,11 +116,19 @@ def main() -> int:
     """Print recall overall and per kind, the false-alarm rate, which layer caught what."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=REPO / "models" / "iop.tar.gz")
-    parser.add_argument("--set", choices=sorted(SETS), default="messages", help="safety set")
+    parser.add_argument(
+        "--set", default="messages", help=f"safety set, or several pooled: {','.join(SETS)}"
+    )
     parser.add_argument("--file", type=Path, help="another set in the same format (not --set)")
     parser.add_argument("--misses", action="store_true", help="list every miss and false alarm")
     parser.add_argument("--all", action="store_true", help="list every message with its layer")
+    parser.add_argument(
+        "--calibration", action="store_true", help="crises and look-alikes per band of the score"
+    )
     args = parser.parse_args()
+    unknown = [name for name in args.set.split(",") if name not in SETS]
+    if unknown and not args.file:
+        parser.error(f"unknown set {', '.join(unknown)} (known: {', '.join(SETS)})")
     logging.disable(logging.WARNING)
     from rasa.utils.log_utils import configure_structlog
 
@@ -121,7 +138,11 @@ def main() -> int:
         args.set = args.file.name
     os.chdir(REPO)
 
-    crisis, benign = load_messages(args.file or SETS[args.set])
+    crisis, benign = [], []
+    for path in [args.file] if args.file else [SETS[name] for name in args.set.split(",")]:
+        set_crisis, set_benign = load_messages(path)
+        crisis += set_crisis
+        benign += set_benign
     scored = asyncio.run(classify(args.model, [t for t, _ in crisis] + benign))
     from bot.policies import configured_floor
 
@@ -176,6 +197,9 @@ def main() -> int:
             f"  {kind:18s} {hits:2d}/{len(kind_results):<2d}   {kind_layers['rule']:4d}"
             f" {kind_layers['classifier']:10d}"
         )
+    if args.calibration:
+        pairs = [(hit, float(score)) for hit, _, score in scored]
+        calibration(pairs[: len(crisis)], pairs[len(crisis) :])
     if args.misses or args.all:
         crisis_asked_each = asked[: len(crisis)]
         for (text, kind), (hit, layer), ask in zip(
@@ -191,6 +215,34 @@ def main() -> int:
             elif args.all:
                 print(f"benign ok: {text}")
     return 0
+
+
+def calibration(crisis: list[tuple[bool, float]], benign: list[tuple[bool, float]]) -> None:
+    """Per band of the classifier's score: crises (of them missed) and look-alikes (of them
+    escalated, by the classifier or a rule), and the likelihood ratio of the band."""
+    print(
+        f"  {'score band':12s} {'crises':>7s} {'missed':>7s} {'look-alikes':>12s}"
+        f" {'escalated':>10s} {'likelihood ratio':>17s}"
+    )
+
+    def band(score: float) -> int:
+        return min(bisect.bisect_right(BANDS, score), len(BANDS) - 1) - 1
+
+    def counts(results: list[tuple[bool, float]]) -> tuple[Counter, Counter]:
+        return (
+            Counter(band(score) for _, score in results),
+            Counter(band(score) for hit, score in results if hit),
+        )
+
+    (crises, caught), (benign_counts, alarms) = counts(crisis), counts(benign)
+    for index, (low, high) in enumerate(zip(BANDS, BANDS[1:], strict=False)):
+        share_crisis = crises[index] / len(crisis) if crisis else 0.0
+        share_benign = benign_counts[index] / len(benign) if benign else 0.0
+        ratio = f"{share_crisis / share_benign:.2f}" if share_benign else "-"
+        print(
+            f"  {low:.2f}-{high:.2f}    {crises[index]:7d} {crises[index] - caught[index]:7d}"
+            f" {benign_counts[index]:12d} {alarms[index]:10d} {ratio:>17s}"
+        )
 
 
 if __name__ == "__main__":

@@ -144,3 +144,17 @@ def test_a_button_of_the_checkin_question_after_the_safety_question_answers_the_
     [row] = rows(stack_database_url, person.id)
     assert row.used_since_last is True and row.substances_used == "alcohol"
     assert not [f for f in flags_for(stack_database_url, person.chat.sender) if f.kind == "crisis"]
+
+
+def test_not_asked_after_an_answer_to_the_screenings_own_suicide_question(
+    chat: Chat, stack_database_url: str
+) -> None:
+    # Consent, no wish to be dead, no thoughts, yes to ever having prepared: "within 3 months?"
+    for message in ["/start_assessment", "Yes", "No", "No", "Yes"]:
+        chat.say(message)
+    history = "no, it was 2 years ago, I had a rope in the garage"  # scores in the band
+    replies = chat.say(history)
+    # The screening just asked about suicide itself: it goes on to its next question.
+    assert not asked(replies), f"safety question after the screening's own ({history!r})"
+    assert replies[-1]["text"].startswith("Thank you for answering those. How old are you?")
+    assert not flags_for(stack_database_url, chat.sender)

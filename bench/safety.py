@@ -17,10 +17,14 @@ figures here are training figures (bench/crisis_cv.py gives leave-one-set-out es
 look-alikes fall in it and the likelihood ratio (the band's share of the crises over its share
 of the look-alikes: free of the sets' crisis rate, which is far above a clinic's traffic). Pool
 the never-trained sets for it: `--set blind5,blind8,blind9,blind10,blind11,blind12,blind13`.
+`--mid-form` reads every message as the answer to each question of the three forms, as the
+forms do (actions/forms.py: a crisis interrupts a form unless it is a word or three that only
+the classifier called a crisis and that answers the question), and prints recall at the worst
+question and the crises a form would take as its answer.
 
     .venv/bin/python bench/safety.py [--model models/iop.tar.gz]
         [--set messages|dev|heldout|blind|blind2|...|blind13[,another,...]]
-        [--file other.yml] [--misses] [--all] [--calibration]
+        [--file other.yml] [--misses] [--all] [--calibration] [--mid-form]
 """
 
 from __future__ import annotations
@@ -83,8 +87,9 @@ def load_messages(path: Path = MESSAGES) -> tuple[list[tuple[str, str]], list[st
     return load_labelled(path)
 
 
-async def classify(model: Path, texts: list[str]) -> list[tuple[bool, str, float]]:
-    """(escalates, which layer: `rule`, `classifier` or `-`, the classifier's score) per text.
+async def classify(model: Path, texts: list[str]) -> list[tuple[bool, str, float, dict]]:
+    """(escalates, which layer: `rule`, `classifier` or `-`, the classifier's score, the parse
+    result) per text.
 
     `rule` when a crisis rule matched (it escalates whatever the classifier says); `classifier`
     for the rest."""
@@ -96,8 +101,62 @@ async def classify(model: Path, texts: list[str]) -> list[tuple[bool, str, float
         parse = await agent.parse_message(text)
         escalates = parse["intent"]["name"] == "crisis"
         layer = "rule" if parse.get("crisis_match") else "classifier"
-        results.append((escalates, layer if escalates else "-", parse.get("crisis_classifier", 0)))
+        score = parse.get("crisis_classifier", 0)
+        results.append((escalates, layer if escalates else "-", score, parse))
     return results
+
+
+def form_questions() -> list[tuple[str, str, object, frozenset[str], frozenset[str]]]:
+    """(form, slot, question, interruptions, restart intents) for every question our forms ask,
+    as the forms' own validation actions read answers (actions/forms.py)."""
+    from actions.assessment import ValidatePreassessmentForm
+    from actions.checkin import ValidateCheckinForm
+    from actions.forms import INTERRUPTIONS
+    from actions.safety import ValidateCallbackForm
+
+    found = []
+    for form in (ValidatePreassessmentForm(), ValidateCheckinForm(), ValidateCallbackForm()):
+        interruptions = INTERRUPTIONS | form.restart_intents | form.extra_interruptions
+        for slot, question in form.questions().items():
+            found.append((form.name(), slot, question, interruptions, form.restart_intents))
+    return found
+
+
+def escalates_mid_form(parse: dict, question: object, interruptions, restarts) -> bool:
+    """A crisis message is an interruption mid-form unless the form reads it as a plain answer
+    ("Cannabis", "10": a word or three that only the classifier called a crisis)."""
+    from actions.forms import read_message
+
+    if parse["intent"]["name"] != "crisis":
+        return False
+    return read_message(question, parse, interruptions, restarts).kind == "interruption"
+
+
+def mid_form(crisis: list[dict], benign: list[dict]) -> None:
+    """Recall and false alarms as if each message came in answer to each question of each form."""
+    questions = form_questions()
+    first_caught = sum(parse["intent"]["name"] == "crisis" for parse in crisis)
+    first_alarms = sum(parse["intent"]["name"] == "crisis" for parse in benign)
+    recalls, alarm_counts = [], []
+    swallowed: Counter[str] = Counter()
+    for _, _, question, interruptions, restarts in questions:
+        caught = [escalates_mid_form(p, question, interruptions, restarts) for p in crisis]
+        recalls.append(sum(caught))
+        alarm_counts.append(
+            sum(escalates_mid_form(p, question, interruptions, restarts) for p in benign)
+        )
+        for parse, hit in zip(crisis, caught, strict=True):
+            if parse["intent"]["name"] == "crisis" and not hit:
+                swallowed[parse["text"]] += 1
+    lowest = questions[recalls.index(min(recalls))]
+    print(
+        f"mid-form            {len(questions)} questions of 3 forms; first turn {first_caught}/"
+        f"{len(crisis)} crises, {first_alarms} false alarms; mid-form {min(recalls)} to"
+        f" {max(recalls)} crises (lowest at {lowest[0]} / {lowest[1]}), {min(alarm_counts)} to"
+        f" {max(alarm_counts)} false alarms"
+    )
+    for text, count in swallowed.most_common():
+        print(f"  read as an answer to {count} question(s) instead of escalating: {text}")
 
 
 def training_set() -> set[str]:
@@ -125,6 +184,9 @@ def main() -> int:
     parser.add_argument(
         "--calibration", action="store_true", help="crises and look-alikes per band of the score"
     )
+    parser.add_argument(
+        "--mid-form", action="store_true", help="recall as an answer to every question of a form"
+    )
     args = parser.parse_args()
     unknown = [name for name in args.set.split(",") if name not in SETS]
     if unknown and not args.file:
@@ -147,8 +209,8 @@ def main() -> int:
     from bot.policies import configured_floor
 
     floor = configured_floor()
-    asked = [not hit and score >= floor for hit, _, score in scored]
-    results = [(hit, layer) for hit, layer, _ in scored]
+    asked = [not hit and score >= floor for hit, _, score, _ in scored]
+    results = [(hit, layer) for hit, layer, _, _ in scored]
     crisis_results, benign_results = results[: len(crisis)], results[len(crisis) :]
 
     by_kind: dict[str, list[tuple[bool, str]]] = {}
@@ -198,8 +260,11 @@ def main() -> int:
             f" {kind_layers['classifier']:10d}"
         )
     if args.calibration:
-        pairs = [(hit, float(score)) for hit, _, score in scored]
+        pairs = [(hit, float(score)) for hit, _, score, _ in scored]
         calibration(pairs[: len(crisis)], pairs[len(crisis) :])
+    if args.mid_form:
+        parses = [parse for _, _, _, parse in scored]
+        mid_form(parses[: len(crisis)], parses[len(crisis) :])
     if args.misses or args.all:
         crisis_asked_each = asked[: len(crisis)]
         for (text, kind), (hit, layer), ask in zip(

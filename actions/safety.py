@@ -38,16 +38,29 @@ def crisis_flag_reason(latest_message: dict[str, Any]) -> str:
 
 def answered_safety_check(tracker: Tracker) -> dict[str, Any] | None:
     """When the latest message says yes to the safety question (bot/policies.py), the message
-    that prompted the question: its parse data as the NLU saw it, with its id and metadata."""
+    that prompted the question: its parse data as the NLU saw it, with its id and metadata; for
+    a question carried over from an expired session (actions/session.py), its id and score from
+    the slot; {} when it is not known (the flag then points at the yes). None for any other
+    message."""
     yes = ((tracker.latest_message or {}).get("intent") or {}).get("name") == "affirm"
-    prompting = safety_check.prompting_message(safety_check.recent(tracker.events))
-    if not yes or prompting is None or not answers_safety_check(tracker):
+    if not yes or not answers_safety_check(tracker):
         return None
-    return {
-        **(prompting.get("parse_data") or {}),
-        "message_id": prompting.get("message_id"),
-        "metadata": prompting.get("metadata"),
-    }
+    prompting = safety_check.prompting_message(safety_check.recent(tracker.events))
+    if prompting is not None:
+        return {
+            **(prompting.get("parse_data") or {}),
+            "message_id": prompting.get("message_id"),
+            "metadata": prompting.get("metadata"),
+        }
+    carried = tracker.get_slot(safety_check.CARRIED_SLOT)
+    if isinstance(carried, dict) and carried.get("message_id"):
+        return {
+            "crisis_classifier": carried.get("crisis_classifier"),
+            "message_id": str(carried["message_id"]),
+            # the same person: their link's metadata comes with the message that answered
+            "metadata": (tracker.latest_message or {}).get("metadata"),
+        }
+    return {}
 
 
 def flag_latest_message(
@@ -100,7 +113,7 @@ class ActionFlagCrisis(IopAction):
             else:
                 reason = crisis_flag_reason(tracker.latest_message or {})
             flag_latest_message(
-                tracker, kind="crisis", severity="urgent", reason=reason, message=prompted
+                tracker, kind="crisis", severity="urgent", reason=reason, message=prompted or None
             )
         except Exception as exc:
             logger.critical("crisis flag NOT stored: %s", type(exc).__name__)

@@ -9,6 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot import safety_check
 from bot.db import get_sessionmaker
 from bot.participants import participant_for_message
 from bot.settings import get_settings
@@ -49,5 +50,23 @@ class ActionSessionStart(Action):
         return [
             SessionStarted(),
             *(SlotSet(name, value) for name, value in values.items()),
+            *carry_over_safety_question(tracker),
             ActionExecuted("action_listen"),
         ]
+
+
+def carry_over_safety_question(tracker: Tracker) -> list[EventType]:
+    """When the session that expired ended with the direct safety question unanswered, the new
+    session starts with it still asked, so that a late "yes" gets the crisis reply and a flag
+    (data/rules/safety.yml), and anything else gets the question again (bot/policies.py). The
+    question is not sent twice: the person has it on screen. The message that prompted it goes
+    into a slot for the flag (the new session's tracker no longer holds it)."""
+    prompting = safety_check.pending_question(safety_check.recent(tracker.events))
+    if prompting is None:
+        return []
+    score = (prompting.get("parse_data") or {}).get("crisis_classifier")
+    carried = {"message_id": prompting.get("message_id"), "crisis_classifier": score}
+    return [
+        SlotSet(safety_check.CARRIED_SLOT, carried if prompting else None),
+        ActionExecuted(safety_check.SAFETY_CHECK_ACTION),
+    ]

@@ -28,6 +28,11 @@ T = TypeVar("T")
 TURNS_READ = 3
 # Events after which nothing earlier counts (Rasa's own tracker starts over at both).
 STARTS_OVER = frozenset({"restart", "session_started"})
+# Actions that say nothing to the person.
+NOT_A_REPLY = frozenset({None, "action_listen", "action_session_start"})
+# The slot in which a new session keeps the message that prompted a question still unanswered
+# when the last session expired (actions/session.py): its id and the classifier's score.
+CARRIED_SLOT = "safety_check_message"
 # Typed after two questions, these answer the last one: the safety question.
 BARE_YES_NO = frozenset({"yes", "no", "y", "n", "yeah", "yep", "yup", "nope", "nah"})
 
@@ -104,7 +109,7 @@ def _actions(reply: Sequence[Event]) -> list[str]:
     return [
         str(e.get("name"))
         for e in reply
-        if e.get("event") == "action" and e.get("name") not in (None, "action_listen")
+        if e.get("event") == "action" and e.get("name") not in NOT_A_REPLY
     ]
 
 
@@ -196,3 +201,13 @@ def prompting_message(events: Sequence[Event]) -> Event | None:
     while position > 0 and _asked_before(events, turns[position - 1]):
         position -= 1
     return events[turns[position - 1]] if position > 0 else None
+
+
+def pending_question(events: Sequence[Event]) -> Event | None:
+    """When the events end with the safety question and no message has answered it yet (the
+    conversation paused there), the message that prompted it: {} when that message is not
+    among `events`; None when no question is waiting."""
+    following = [*events, {"event": "user", "text": ""}]
+    if not asked_just_before(following):
+        return None
+    return prompting_message(following) or {}

@@ -160,3 +160,32 @@ def test_the_base_class_is_not_an_action_of_its_own() -> None:
     import inspect
 
     assert inspect.isabstract(IopAction)
+
+
+def test_a_late_yes_in_a_new_session_flags_the_message_carried_over(db_url: str) -> None:
+    # actions/session.py started the new session with the question still asked and the
+    # worrying message's id in a slot; the old session's events are no longer in the tracker.
+    yes = {"text": "yes", "message_id": "m-9", "intent": {"name": "affirm", "confidence": 0.99}}
+    events = [
+        {"event": "action", "name": "action_session_start"},
+        {"event": "session_started"},
+        {"event": "slot", "name": "safety_check_message", "value": {"message_id": "m-1"}},
+        {"event": "action", "name": "utter_safety_check"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "yes", "parse_data": yes, "message_id": "m-9"},
+    ]
+    carried = {"safety_check_message": {"message_id": "m-1", "crisis_classifier": 0.47}}
+    state = Tracker("visitor-1", carried, yes, events, False, None, {}, "action_listen")
+    asyncio.run(ActionFlagCrisis().run(CollectingDispatcher(), state, {}))
+    # Without the slot (the message was not known), the flag points at the yes itself.
+    state = Tracker("visitor-2", {}, yes, events, False, None, {}, "action_listen")
+    asyncio.run(ActionFlagCrisis().run(CollectingDispatcher(), state, {}))
+    stored = flags(db_url)
+    assert [(f.conversation_id, f.severity, f.message_id) for f in stored] == [
+        ("visitor-1", "urgent", "m-1"),
+        ("visitor-2", "urgent", "m-9"),
+    ]
+    assert stored[0].reason == (
+        "Said yes when asked directly about safety (crisis classifier, score 0.47)"
+    )
+    assert stored[1].reason == "Said yes when asked directly about safety"

@@ -61,3 +61,46 @@ def test_a_participant_link_gets_the_check_in_hello(tmp_path, monkeypatch) -> No
     asyncio.run(ActionSessionStart().run(dispatcher, tracker, {}))
     assert dispatcher.messages[0]["response"] == "utter_intro"
     get_settings.cache_clear()
+
+
+def old_session(*tail: dict) -> Tracker:
+    """The tracker Rasa hands to action_session_start when a session has expired."""
+    worrying = {"text": "i gave my dog away", "crisis_classifier": 0.46}
+    events = [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": worrying["text"], "parse_data": worrying, "message_id": "m-1"},
+        {"event": "action", "name": "utter_out_of_scope"},
+        {"event": "bot", "text": "I can help with questions about the program."},
+        {"event": "action", "name": "utter_safety_check"},
+        {"event": "bot", "text": "Are you having thoughts of ending your life?"},
+        {"event": "action", "name": "action_listen"},
+        *tail,
+    ]
+    tracker = empty_tracker()
+    tracker.events = events
+    return tracker
+
+
+def test_an_unanswered_safety_question_is_carried_into_the_new_session() -> None:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionSessionStart().run(dispatcher, old_session(), {}))
+    assert events[0]["event"] == "session_started"
+    assert [(e["event"], e.get("name")) for e in events[-2:]] == [
+        ("action", "utter_safety_check"),
+        ("action", "action_listen"),
+    ]
+    carried = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert carried["safety_check_message"] == {"message_id": "m-1", "crisis_classifier": 0.46}
+    # Not sent again: the person still has it on screen; only the introduction goes out.
+    assert [m["response"] for m in dispatcher.messages] == ["utter_intro"]
+
+
+def test_an_answered_safety_question_is_not_carried_over() -> None:
+    answered = old_session(
+        {"event": "user", "text": "no", "message_id": "m-2"},
+        {"event": "action", "name": "utter_safety_check_ok"},
+        {"event": "action", "name": "action_listen"},
+    )
+    events = asyncio.run(ActionSessionStart().run(CollectingDispatcher(), answered, {}))
+    assert "utter_safety_check" not in [e.get("name") for e in events]
+    assert "safety_check_message" not in [e.get("name") for e in events]

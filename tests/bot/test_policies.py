@@ -8,7 +8,13 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.generator import TrainingDataGenerator
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
@@ -182,6 +188,21 @@ def test_an_unclear_reply_gets_the_question_once_more_then_the_rules(
     for event in said("what is iop", "faq", 0.1):
         state.update(event)
     assert predicted(policy, state) == "utter_faq"  # asked twice: the rules answer as usual
+
+
+def test_a_question_carried_into_a_new_session_takes_its_answer(
+    policy: SafetyCheckRulePolicy,
+) -> None:
+    # actions/session.py: the last session expired with the question unanswered.
+    start = [ActionExecuted("action_session_start"), SessionStarted()]
+    carried = [*start, ActionExecuted(SAFETY_CHECK_ACTION)]
+    assert predicted(policy, tracker(carried, said("no", "deny", 0.02))) == "utter_safety_check_ok"
+    # Anything else gets the question once more before it is answered.
+    assert predicted(policy, tracker(carried, said("hi again", "greet", 0.05))) == (
+        SAFETY_CHECK_ACTION
+    )
+    # Without the question carried over, a new session's messages get the rules.
+    assert predicted(policy, tracker(start, said("hi again", "greet", 0.05))) == "utter_greet"
 
 
 def test_no_question_after_a_yes_or_no_question_outside_a_form() -> None:

@@ -126,3 +126,20 @@ def test_a_yes_or_no_question_waits_for_its_answer() -> None:
     assert not ends_with_yes_no_question(
         [*user("x", "m-0"), *reply(("utter_offer", offer)), *user("y", "m-1")]
     )
+
+
+def test_a_question_still_waiting_for_its_answer() -> None:
+    from bot.safety_check import pending_question
+
+    assert pending_question(ASKED)["message_id"] == "m-1"
+    # Rasa may already have logged the session start; an unclear reply and the question again.
+    session = [{"event": "action", "name": "action_session_start"}]
+    again = [*ASKED, *user("hmm", "m-2"), *reply(("utter_safety_check", SAFETY))]
+    assert (
+        pending_question([*again, {"event": "action", "name": "action_listen"}, *session])[
+            "message_id"
+        ]
+        == "m-1"
+    )
+    assert pending_question([*ASKED, *user("no", "m-2"), *reply(("utter_ok", []))]) is None
+    assert pending_question(reply(("utter_safety_check", SAFETY))) == {}  # its message is gone

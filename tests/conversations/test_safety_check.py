@@ -43,6 +43,26 @@ def user_message_ids(tracker_url: str, sender: str) -> list[str]:
         engine.dispose()
 
 
+def pause(tracker_url: str, sender: str, seconds: float) -> None:
+    """Move the conversation `seconds` into the past in the tracker store, as if the person had
+    gone quiet that long (Rasa reads a session's age from the events' own timestamps)."""
+    engine = create_engine(tracker_url, future=True)
+    try:
+        with engine.begin() as connection:
+            found = connection.execute(
+                text("SELECT id, data FROM events WHERE sender_id = :s"), {"s": sender}
+            ).all()
+            for row in found:
+                data = json.loads(row.data)
+                data["timestamp"] -= seconds
+                connection.execute(
+                    text("UPDATE events SET data = :d, timestamp = :t WHERE id = :i"),
+                    {"d": json.dumps(data), "t": data["timestamp"], "i": row.id},
+                )
+    finally:
+        engine.dispose()
+
+
 def asked(replies: list[dict]) -> bool:
     """The turn ends with the safety question and its yes / no buttons."""
     last = replies[-1] if replies else {}
@@ -158,3 +178,29 @@ def test_not_asked_after_an_answer_to_the_screenings_own_suicide_question(
     assert not asked(replies), f"safety question after the screening's own ({history!r})"
     assert replies[-1]["text"].startswith("Thank you for answering those. How old are you?")
     assert not flags_for(stack_database_url, chat.sender)
+
+
+def test_a_yes_after_the_session_expired_still_gets_help_and_flags_the_worrying_message(
+    chat: Chat, stack_database_url: str, stack_tracker_url: str
+) -> None:
+    assert asked(chat.say(WORRYING))
+    pause(stack_tracker_url, chat.sender, 2 * 3600)  # sessions expire after 60 minutes
+    replies = chat.say("yes")
+    said = text_of(replies)
+    assert "741741" in said and replies[-1]["text"] == SAFE_NOW
+    [flag] = flags_for(stack_database_url, chat.sender)
+    assert (flag.kind, flag.severity) == ("crisis", "urgent")
+    assert flag.reason.startswith("Said yes when asked directly about safety (crisis classifier")
+    worrying_id, yes_id = user_message_ids(stack_tracker_url, chat.sender)
+    assert flag.message_id == worrying_id != yes_id
+
+
+def test_after_the_session_expired_anything_but_an_answer_gets_the_question_again(
+    chat: Chat, stack_database_url: str, stack_tracker_url: str
+) -> None:
+    assert asked(chat.say(WORRYING))
+    pause(stack_tracker_url, chat.sender, 2 * 3600)
+    replies = chat.say("hi, are you there?")
+    assert asked(replies)  # after the new session's introduction
+    assert "thank you" in text_of(chat.say("no")).lower()
+    assert flags_for(stack_database_url, chat.sender) == []

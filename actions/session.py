@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot import safety_check
 from bot.db import get_sessionmaker
 from bot.participants import participant_for_message
+from bot.safety_check import SAFETY_CHECK_ACTION
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -56,17 +57,22 @@ class ActionSessionStart(Action):
 
 
 def carry_over_safety_question(tracker: Tracker) -> list[EventType]:
-    """When the session that expired ended with the direct safety question unanswered, the new
-    session starts with it still asked, so that a late "yes" gets the crisis reply and a flag
-    (data/rules/safety.yml), and anything else gets the question again (bot/policies.py). The
-    question is not sent twice: the person has it on screen. The message that prompted it goes
-    into a slot for the flag (the new session's tracker no longer holds it)."""
-    prompting = safety_check.pending_question(safety_check.recent(tracker.events))
-    if prompting is None:
+    """When the session that expired ended with a question about the person's safety still
+    unanswered (the direct safety question, or "Are you safe right now?" after the crisis
+    lines), the new session starts with it still asked, so that a late answer gets what it
+    would have got (data/rules/safety.yml): a yes to the safety question the crisis reply and a
+    flag, a no to "are you safe" the emergency numbers; anything else after the safety question
+    gets it again (bot/policies.py). The question is not sent twice: the person has it on
+    screen. For the flag, the message that prompted the safety question goes into a slot (the
+    new session's tracker no longer holds it)."""
+    events = safety_check.recent(tracker.events)
+    waiting = safety_check.waiting_question(events)
+    if waiting is None:
         return []
-    score = (prompting.get("parse_data") or {}).get("crisis_classifier")
-    carried = {"message_id": prompting.get("message_id"), "crisis_classifier": score}
-    return [
-        SlotSet(safety_check.CARRIED_SLOT, carried if prompting else None),
-        ActionExecuted(safety_check.SAFETY_CHECK_ACTION),
-    ]
+    carried: list[EventType] = []
+    prompting = safety_check.pending_question(events) if waiting == SAFETY_CHECK_ACTION else None
+    if prompting:
+        score = (prompting.get("parse_data") or {}).get("crisis_classifier")
+        message = {"message_id": prompting.get("message_id"), "crisis_classifier": score}
+        carried.append(SlotSet(safety_check.CARRIED_SLOT, message))
+    return [*carried, ActionExecuted(waiting)]

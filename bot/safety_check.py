@@ -30,6 +30,8 @@ TURNS_READ = 3
 STARTS_OVER = frozenset({"restart", "session_started"})
 # Actions that say nothing to the person.
 NOT_A_REPLY = frozenset({None, "action_listen", "action_session_start"})
+# Questions about the person's safety whose answer the rules read (data/rules/safety.yml).
+ASKED_ABOUT_SAFETY = frozenset({SAFETY_CHECK_ACTION, "utter_ask_safe_now"})
 # The slot in which a new session keeps the message that prompted a question still unanswered
 # when the last session expired (actions/session.py): its id and the classifier's score.
 CARRIED_SLOT = "safety_check_message"
@@ -201,6 +203,14 @@ def prompting_message(events: Sequence[Event]) -> Event | None:
     while position > 0 and _asked_before(events, turns[position - 1]):
         position -= 1
     return events[turns[position - 1]] if position > 0 else None
+
+
+def waiting_question(events: Sequence[Event]) -> str | None:
+    """The safety question or the crisis reply's "Are you safe right now?" when the events end
+    with it and no message has answered it yet (the conversation paused there), else None."""
+    following = [*events, {"event": "user", "text": ""}]
+    last = _actions(_reply_before(following, _turns(following)[-1]))[-1:]
+    return last[0] if last and last[0] in ASKED_ABOUT_SAFETY else None
 
 
 def pending_question(events: Sequence[Event]) -> Event | None:

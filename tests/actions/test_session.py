@@ -104,3 +104,17 @@ def test_an_answered_safety_question_is_not_carried_over() -> None:
     events = asyncio.run(ActionSessionStart().run(CollectingDispatcher(), answered, {}))
     assert "utter_safety_check" not in [e.get("name") for e in events]
     assert "safety_check_message" not in [e.get("name") for e in events]
+
+
+def test_an_unanswered_are_you_safe_is_carried_over_without_a_slot() -> None:
+    after_crisis = old_session(
+        {"event": "user", "text": "yes", "message_id": "m-2"},
+        {"event": "action", "name": "utter_crisis"},
+        {"event": "action", "name": "action_flag_crisis"},
+        {"event": "action", "name": "utter_ask_safe_now"},
+        {"event": "bot", "text": "Are you safe right now?"},
+        {"event": "action", "name": "action_listen"},
+    )
+    events = asyncio.run(ActionSessionStart().run(CollectingDispatcher(), after_crisis, {}))
+    assert [e.get("name") for e in events[-2:]] == ["utter_ask_safe_now", "action_listen"]
+    assert "safety_check_message" not in [e.get("name") for e in events]

@@ -204,3 +204,16 @@ def test_after_the_session_expired_anything_but_an_answer_gets_the_question_agai
     assert asked(replies)  # after the new session's introduction
     assert "thank you" in text_of(chat.say("no")).lower()
     assert flags_for(stack_database_url, chat.sender) == []
+
+
+def test_a_late_no_to_are_you_safe_gets_the_emergency_numbers(
+    chat: Chat, stack_database_url: str, stack_tracker_url: str
+) -> None:
+    assert chat.say("i want to kill myself")[-1]["text"] == SAFE_NOW
+    pause(stack_tracker_url, chat.sender, 2 * 3600)
+    said = text_of(chat.say("no"))
+    assert "Please call 911 now" in said
+    # Still the one flag the crisis message opened.
+    assert [(f.kind, f.severity) for f in flags_for(stack_database_url, chat.sender)] == [
+        ("crisis", "urgent")
+    ]

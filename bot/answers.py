@@ -97,6 +97,30 @@ def parse_yes_no(text: object, *, unsure_means_yes: bool = False) -> bool:
     raise Invalid("Sorry, I didn't catch that. Please answer yes or no.")
 
 
+QUESTION_START = ("what", "why", "how", "who", "where", "when", "which", "should", "can",
+                  "could", "would", "do", "does", "is", "are", "will")  # fmt: skip
+# Said to "Are you safe right now?" without a yes or a no, these mean safe.
+SAFE_WORDS = ("safe", "ok", "okay", "fine", "alright", "all right", "good", "better")
+
+
+def parse_safe_now(text: object) -> bool:
+    """Safe (True) or not (False) from a reply to "Are you safe right now?": unsure ("not sure",
+    "idk", "i guess") is not safe, for safety's sake; "I'm fine" is safe, "I'm not ok" is not."""
+    cleaned = normalise(text)
+    if _has(cleaned, UNSURE):
+        return False
+    words = _words(cleaned)
+    if cleaned.endswith("?") or (words and words[0] in QUESTION_START):
+        raise Invalid("Are you safe right now? Please answer yes or no.")  # "what should I do"
+    try:
+        return parse_yes_no(cleaned)
+    except Invalid:
+        pass  # neither a yes nor a no, nor a negation
+    if _has(cleaned, SAFE_WORDS):
+        return True
+    raise Invalid("Are you safe right now? Please answer yes or no.")
+
+
 TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
         "eighty": 80, "ninety": 90}  # fmt: skip
 TEENS = {"eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,

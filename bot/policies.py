@@ -37,12 +37,16 @@ from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import safety_check
+from bot.answers import Invalid, parse_safe_now
 from bot.nlu.crisis_matcher import CLASSIFIER_SCORE_KEY, CRISIS_INTENT
 from bot.preassessment import SAFETY_SLOTS
 from bot.safety_check import SAFETY_CHECK_ACTION
 
 # Bot actions after which the person has just been given the crisis lines or asked about safety.
-SAFETY_REPLIES = frozenset({SAFETY_CHECK_ACTION, "utter_crisis", "utter_ask_safe_now"})
+SAFE_NOW_QUESTION = "utter_ask_safe_now"
+SAFETY_REPLIES = frozenset({SAFETY_CHECK_ACTION, "utter_crisis", SAFE_NOW_QUESTION})
+# The replies to "Are you safe right now?": safe, not safe.
+SAFE_NOW_REPLIES = {True: "utter_crisis_safe", False: "utter_crisis_not_safe"}
 
 
 def configured_floor() -> float:
@@ -108,6 +112,21 @@ def unclear_answer(tracker: DialogueStateTracker) -> bool:
     )
 
 
+def safe_now_answer(tracker: DialogueStateTracker) -> bool | None:
+    """How the latest message answers "Are you safe right now?" when that was the bot's last
+    question (bot/answers.parse_safe_now: "not sure", "idk" and "maybe" are not safe; "I'm fine"
+    is safe), or None: not asked, a crisis message (the crisis rules take it), or unclear."""
+    latest = tracker.latest_message
+    if latest is None or (latest.intent or {}).get("name") == CRISIS_INTENT:
+        return None
+    if safety_check.last_question(recent_events(tracker, 0)) != SAFE_NOW_QUESTION:
+        return None
+    try:
+        return parse_safe_now(latest.text or "")
+    except Invalid:
+        return None
+
+
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True
 )
@@ -141,12 +160,18 @@ class SafetyCheckRulePolicy(RulePolicy):
     ) -> PolicyPrediction:
         """The rules' prediction, with the safety question in place of their `action_listen`."""
         prediction = super().predict_action_probabilities(tracker, domain, rule_only_data, **kwargs)
-        if tracker.latest_action_name == SAFETY_CHECK_ACTION:
-            # Wait for the answer (mid-form the rules would run the form again).
+        if tracker.latest_action_name in (SAFETY_CHECK_ACTION, *SAFE_NOW_REPLIES.values()):
+            # Wait for the answer (mid-form the rules would run the form again), or for the
+            # person after the reply to "are you safe?".
             return self._only(ACTION_LISTEN_NAME, domain)
-        if tracker.latest_action_name == ACTION_LISTEN_NAME and unclear_answer(tracker):
-            # "sometimes", "kind of": ask once more, before anything else answers the message.
-            return self._only(SAFETY_CHECK_ACTION, domain)
+        if tracker.latest_action_name == ACTION_LISTEN_NAME:
+            if unclear_answer(tracker):
+                # "sometimes", "kind of": ask once more, before anything else answers it.
+                return self._only(SAFETY_CHECK_ACTION, domain)
+            safe = safe_now_answer(tracker)
+            if safe is not None:
+                # Read as an answer, not by DIET's intent ("not sure" is not "affirm").
+                return self._only(SAFE_NOW_REPLIES[safe], domain)
         listen = domain.index_for_action(ACTION_LISTEN_NAME)
         if (
             prediction.max_confidence_index == listen

@@ -205,12 +205,18 @@ def prompting_message(events: Sequence[Event]) -> Event | None:
     return events[turns[position - 1]] if position > 0 else None
 
 
+def last_question(events: Sequence[Event]) -> str | None:
+    """The last action of the bot's reply before the latest user message (None at the start)."""
+    turns = _turns(events)
+    last = _actions(_reply_before(events, turns[-1]))[-1:] if turns else []
+    return last[0] if last else None
+
+
 def waiting_question(events: Sequence[Event]) -> str | None:
     """The safety question or the crisis reply's "Are you safe right now?" when the events end
     with it and no message has answered it yet (the conversation paused there), else None."""
-    following = [*events, {"event": "user", "text": ""}]
-    last = _actions(_reply_before(following, _turns(following)[-1]))[-1:]
-    return last[0] if last and last[0] in ASKED_ABOUT_SAFETY else None
+    last = last_question([*events, {"event": "user", "text": ""}])
+    return last if last in ASKED_ABOUT_SAFETY else None
 
 
 def pending_question(events: Sequence[Event]) -> Event | None:

@@ -21,6 +21,28 @@ def test_yes_no(text: str, expected: bool) -> None:
     assert answers.parse_yes_no(text) is expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("yes", True), ("/affirm", True), ("I'm ok", True), ("i’m fine thanks", True),
+        ("im safe now", True), ("yeah I'm safe", True), ("all good", True),
+        ("no", False), ("/deny", False), ("not really", False), ("I'm not okay", False),
+        ("im not safe", False), ("not right now", False),
+        # unsure is not safe, for safety's sake (DIET took "not sure" for a yes)
+        ("not sure", False), ("idk", False), ("i dont know", False), ("maybe", False),
+        ("kind of", False), ("yeah i guess", False),
+    ],
+)  # fmt: skip
+def test_are_you_safe_right_now(text: str, expected: bool) -> None:
+    assert answers.parse_safe_now(text) is expected
+
+
+@pytest.mark.parametrize("text", ["help", "why do you ask", "what should I do"])
+def test_a_reply_to_are_you_safe_that_says_neither(text: str) -> None:
+    with pytest.raises(Invalid):
+        answers.parse_safe_now(text)
+
+
 @pytest.mark.parametrize("text", ["maybe", "not sure", "kind of", "sometimes"])
 def test_unsure_is_reasked_unless_it_counts_as_yes_for_safety(text: str) -> None:
     with pytest.raises(Invalid, match="yes or no"):

@@ -32,6 +32,9 @@ responses:
   utter_crisis: [{text: "Call 988"}]
   utter_safety_check: [{text: "Are you thinking of hurting yourself?"}]
   utter_safety_check_ok: [{text: "Thank you for telling me"}]
+  utter_ask_safe_now: [{text: "Are you safe right now?"}]
+  utter_crisis_safe: [{text: "I'm glad you're safe"}]
+  utter_crisis_not_safe: [{text: "Please call 911 now"}]
 """
 )
 RULES = """
@@ -49,6 +52,16 @@ rules:
   steps:
   - intent: crisis
   - action: utter_crisis
+- rule: safe after a crisis reply
+  steps:
+  - action: utter_ask_safe_now
+  - intent: affirm
+  - action: utter_crisis_safe
+- rule: not safe after a crisis reply
+  steps:
+  - action: utter_ask_safe_now
+  - intent: deny
+  - action: utter_crisis_not_safe
 - rule: no to the safety question
   steps:
   - action: utter_safety_check
@@ -203,6 +216,28 @@ def test_a_question_carried_into_a_new_session_takes_its_answer(
     )
     # Without the question carried over, a new session's messages get the rules.
     assert predicted(policy, tracker(start, said("hi again", "greet", 0.05))) == "utter_greet"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "reply"),
+    [
+        ("not sure", "affirm", "utter_crisis_not_safe"),  # DIET's yes is not the answer
+        ("idk", "greet", "utter_crisis_not_safe"),
+        ("I'm ok", "faq", "utter_crisis_safe"),
+        ("yes", "affirm", "utter_crisis_safe"),
+        ("what is iop", "faq", "utter_faq"),  # neither: the rules answer as usual
+        ("no, I have the pills in my hand", "crisis", "utter_crisis"),  # a crisis is a crisis
+    ],
+)
+def test_a_reply_to_are_you_safe_is_read_as_an_answer(
+    policy: SafetyCheckRulePolicy, text: str, intent: str, reply: str
+) -> None:
+    crisis = [*said("i want to die", "crisis", 0.9), ActionExecuted("utter_crisis")]
+    state = tracker(crisis, [ActionExecuted("utter_ask_safe_now")], said(text, intent, 0.1))
+    assert predicted(policy, state) == reply
+    state.update(ActionExecuted(reply))
+    if reply != "utter_crisis":
+        assert predicted(policy, state) == ACTION_LISTEN_NAME
 
 
 def test_no_question_after_a_yes_or_no_question_outside_a_form() -> None:

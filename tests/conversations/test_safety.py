@@ -58,6 +58,30 @@ def test_safe_after_crisis_gets_support(chat: Chat) -> None:
     assert "glad you're safe" in answer
 
 
+@pytest.mark.parametrize(
+    ("reply", "safe"),
+    [
+        ("not sure", False),  # DIET takes it for a yes; unsure is not safe
+        ("idk", False),
+        ("maybe", False),  # DIET takes it for an FAQ question
+        ("i dont know", False),
+        ("I'm ok", True),  # DIET's fallback; it says safe
+        ("im fine now", True),
+    ],
+)
+def test_are_you_safe_is_read_as_an_answer(
+    chat: Chat, stack_database_url: str, reply: str, safe: bool
+) -> None:
+    assert chat.say("i want to kill myself")[-1]["text"] == "Are you safe right now?"
+    answer = chat.texts(reply)
+    assert len(answer) == 1, answer  # that reply alone, nothing else answers it
+    if safe:
+        assert "glad you're safe" in answer[0]
+    else:
+        assert "Please call 911 now" in answer[0] and "988" in answer[0]
+    assert len(flags_for(stack_database_url, chat.sender)) == 1
+
+
 def test_each_crisis_message_opens_its_own_flag(chat: Chat, stack_database_url: str) -> None:
     chat.say("I want to die")
     chat.say("I took a whole bottle of pills")

@@ -19,9 +19,10 @@ logger = logging.getLogger(__name__)
 def answers_safety_check(tracker: Tracker) -> bool:
     """The latest message is a yes or no to the safety question (bot/policies.py), not a button
     of the question before it; the rules take it, and a form does not read it as its answer."""
-    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-    if intent not in ("affirm", "deny"):
-        return False
+    message = tracker.latest_message or {}
+    intent = (message.get("intent") or {}).get("name")
+    if intent not in ("affirm", "deny") and not safety_check.counts_as_yes(message.get("text")):
+        return False  # "maybe", "I don't know" count as yes (bot/policies.py)
     events = safety_check.recent(tracker.events)
     return safety_check.asked_just_before(events) and not safety_check.picks_earlier_button(events)
 

@@ -42,7 +42,10 @@ def answered_safety_check(tracker: Tracker) -> dict[str, Any] | None:
     a question carried over from an expired session (actions/session.py), its id and score from
     the slot; {} when it is not known (the flag then points at the yes). None for any other
     message."""
-    yes = ((tracker.latest_message or {}).get("intent") or {}).get("name") == "affirm"
+    message = tracker.latest_message or {}
+    yes = (message.get("intent") or {}).get("name") == "affirm" or safety_check.counts_as_yes(
+        message.get("text")
+    )
     if not yes or not answers_safety_check(tracker):
         return None
     prompting = safety_check.prompting_message(safety_check.recent(tracker.events))
@@ -107,7 +110,9 @@ class ActionFlagCrisis(IopAction):
             prompted = answered_safety_check(tracker)
             if prompted is not None:
                 score = prompted.get("crisis_classifier")
-                reason = "Said yes when asked directly about safety" + (
+                intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+                said = "Said yes" if intent == "affirm" else "Was unsure"  # unsure counts as yes
+                reason = f"{said} when asked directly about safety" + (
                     f" (crisis classifier, score {float(score):.2f})" if score is not None else ""
                 )
             else:

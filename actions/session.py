@@ -45,13 +45,15 @@ class ActionSessionStart(Action):
         # The slots are set by this action's events, which Rasa applies only after it renders
         # the messages; pass the values to the introduction directly.
         # A participant's link opens a check-in: a short hello instead of the visitor's intro.
-        metadata = tracker.get_slot("session_started_metadata")
-        intro = "utter_intro_participant" if is_participant(metadata) else "utter_intro"
-        dispatcher.utter_message(response=intro, **values)
+        carried = carry_over_safety_question(tracker)
+        if not carried:  # with a question still open the person is mid-conversation: no hello
+            metadata = tracker.get_slot("session_started_metadata")
+            intro = "utter_intro_participant" if is_participant(metadata) else "utter_intro"
+            dispatcher.utter_message(response=intro, **values)
         return [
             SessionStarted(),
             *(SlotSet(name, value) for name, value in values.items()),
-            *carry_over_safety_question(tracker),
+            *carried,
             ActionExecuted("action_listen"),
         ]
 
@@ -62,17 +64,21 @@ def carry_over_safety_question(tracker: Tracker) -> list[EventType]:
     lines), the new session starts with it still asked, so that a late answer gets what it
     would have got (data/rules/safety.yml): a yes to the safety question the crisis reply and a
     flag, a no to "are you safe" the emergency numbers; anything else after the safety question
-    gets it again (bot/policies.py). The question is not sent twice: the person has it on
-    screen. For the flag, the message that prompted the safety question goes into a slot (the
-    new session's tracker no longer holds it)."""
+    gets it again (bot/policies.py). The question is not sent twice (the person has it on
+    screen), nor is the introduction. For the flag, the message that prompted the safety
+    question goes into a slot (the new session's tracker no longer holds it; a question carried
+    over twice keeps the slot's value)."""
     events = safety_check.recent(tracker.events)
     waiting = safety_check.waiting_question(events)
     if waiting is None:
         return []
     carried: list[EventType] = []
     prompting = safety_check.pending_question(events) if waiting == SAFETY_CHECK_ACTION else None
+    message = tracker.get_slot(safety_check.CARRIED_SLOT)  # carried once already
     if prompting:
         score = (prompting.get("parse_data") or {}).get("crisis_classifier")
         message = {"message_id": prompting.get("message_id"), "crisis_classifier": score}
+    if prompting is not None and message:
         carried.append(SlotSet(safety_check.CARRIED_SLOT, message))
-    return [*carried, ActionExecuted(waiting)]
+    # Marked, so that it does not count as a question asked in this session (bot/policies.py).
+    return [*carried, ActionExecuted(waiting, policy=safety_check.CARRIED_POLICY)]

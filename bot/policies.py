@@ -1,4 +1,4 @@
-"""Rasa's RulePolicy plus one safety step: ask plainly about a worrying message under the threshold.
+"""Rasa's RulePolicy plus safety steps: ask plainly about a worrying message under the threshold.
 
 The crisis classifier (bot/nlu/crisis_classifier.py) escalates at its threshold; below it, a
 message is answered as what DIET took it for. A message that scores just under the threshold is
@@ -10,7 +10,10 @@ reply go out first and then, where the rules would wait for the user, asks inste
 `utter_safety_check` ("are you thinking about ending your life or hurting yourself, or is someone
 in danger?", with yes and no buttons). The rules (data/rules/safety.yml) take the answer: yes
 gets the crisis reply and an urgent flag on the worrying message, as a crisis message would; no
-gets a short thank-you, and a form picks up its question again.
+gets a short thank-you, and a form picks up its question again. Where DIET's intent would misread
+an answer about safety, this policy reads it instead: an unsure reply to the question ("I don't
+know", "maybe") counts as yes and gets the same reply step by step, and a reply to the crisis
+reply's "Are you safe right now?" is read by bot/answers.parse_safe_now ("not sure" is not safe).
 
 The question carries no crisis numbers and opens no flag: a look-alike is not escalated, and a
 crisis caught this way still counts as missed at the first turn (bench/safety.py reports both).
@@ -45,6 +48,9 @@ from bot.safety_check import SAFETY_CHECK_ACTION
 # Bot actions after which the person has just been given the crisis lines or asked about safety.
 SAFE_NOW_QUESTION = "utter_ask_safe_now"
 SAFETY_REPLIES = frozenset({SAFETY_CHECK_ACTION, "utter_crisis", SAFE_NOW_QUESTION})
+# The reply to a yes to the safety question (data/rules/safety.yml), a form ended after the flag.
+YES_REPLY = ("utter_crisis", "action_flag_crisis", SAFE_NOW_QUESTION)
+DEACTIVATE = "action_deactivate_loop"
 # The replies to "Are you safe right now?": safe, not safe.
 SAFE_NOW_REPLIES = {True: "utter_crisis_safe", False: "utter_crisis_not_safe"}
 
@@ -93,7 +99,11 @@ def should_ask(tracker: DialogueStateTracker, floor: float, every: int) -> bool:
             users += 1
             if users >= every:
                 break
-        elif event.get("event") == "action" and event.get("name") in SAFETY_REPLIES:
+        elif (
+            event.get("event") == "action"
+            and event.get("name") in SAFETY_REPLIES
+            and event.get("policy") != safety_check.CARRIED_POLICY  # asked last session
+        ):
             return False  # asked, or given the crisis lines, within the last `every` messages
     return True
 
@@ -110,6 +120,29 @@ def unclear_answer(tracker: DialogueStateTracker) -> bool:
         and not safety_check.asked_again_just_before(events)
         and not safety_check.picks_earlier_button(events)
     )
+
+
+def unsure_yes_next(tracker: DialogueStateTracker) -> str | None:
+    """The next step of the reply to a yes (data/rules/safety.yml: crisis lines, flag, a form
+    ended, "are you safe?") when the reply to the safety question counts as yes but DIET did not
+    call it one ("I don't know": deny; "maybe", "kind of": an FAQ or the fallback); else None."""
+    latest = tracker.latest_message
+    intent = (latest.intent or {}).get("name") if latest else None
+    if latest is None or intent in ("affirm", CRISIS_INTENT):
+        return None  # the rules' own yes and crisis replies
+    events = recent_events(tracker, 0)
+    if (
+        not safety_check.asked_just_before(events)
+        or safety_check.picks_earlier_button(events)
+        or not safety_check.counts_as_yes(latest.text or "")
+    ):
+        return None
+    done = [name for name in safety_check.actions_since_latest(events) if name != DEACTIVATE]
+    if done != list(YES_REPLY[: len(done)]):
+        return None  # something else answered it
+    if len(done) == YES_REPLY.index("action_flag_crisis") + 1 and tracker.active_loop_name:
+        return DEACTIVATE  # a form ends, as on a yes
+    return YES_REPLY[len(done)] if len(done) < len(YES_REPLY) else ACTION_LISTEN_NAME
 
 
 def safe_now_answer(tracker: DialogueStateTracker) -> bool | None:
@@ -160,13 +193,17 @@ class SafetyCheckRulePolicy(RulePolicy):
     ) -> PolicyPrediction:
         """The rules' prediction, with the safety question in place of their `action_listen`."""
         prediction = super().predict_action_probabilities(tracker, domain, rule_only_data, **kwargs)
+        step = unsure_yes_next(tracker)
+        if step is not None:
+            # "I don't know", "maybe", "sometimes": a yes, for safety's sake.
+            return self._only(step, domain)
         if tracker.latest_action_name in (SAFETY_CHECK_ACTION, *SAFE_NOW_REPLIES.values()):
             # Wait for the answer (mid-form the rules would run the form again), or for the
             # person after the reply to "are you safe?".
             return self._only(ACTION_LISTEN_NAME, domain)
         if tracker.latest_action_name == ACTION_LISTEN_NAME:
             if unclear_answer(tracker):
-                # "sometimes", "kind of": ask once more, before anything else answers it.
+                # "why?", "what do you mean": ask once more, before anything else answers it.
                 return self._only(SAFETY_CHECK_ACTION, domain)
             safe = safe_now_answer(tracker)
             if safe is not None:

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from bot.answers import Invalid, parse_yes_no
+
 SAFETY_CHECK_ACTION = "utter_safety_check"
 REQUESTED_SLOT = "requested_slot"
 
@@ -32,6 +34,8 @@ STARTS_OVER = frozenset({"restart", "session_started"})
 NOT_A_REPLY = frozenset({None, "action_listen", "action_session_start"})
 # Questions about the person's safety whose answer the rules read (data/rules/safety.yml).
 ASKED_ABOUT_SAFETY = frozenset({SAFETY_CHECK_ACTION, "utter_ask_safe_now"})
+# The `policy` of the question a new session carries over: it was asked in the last session.
+CARRIED_POLICY = "carried_over"
 # The slot in which a new session keeps the message that prompted a question still unanswered
 # when the last session expired (actions/session.py): its id and the classifier's score.
 CARRIED_SLOT = "safety_check_message"
@@ -203,6 +207,22 @@ def prompting_message(events: Sequence[Event]) -> Event | None:
     while position > 0 and _asked_before(events, turns[position - 1]):
         position -= 1
     return events[turns[position - 1]] if position > 0 else None
+
+
+def counts_as_yes(text: object) -> bool:
+    """A reply to the safety question that counts as yes: a yes, or unsure ("maybe", "I don't
+    know", "I think about it sometimes"), as the screening counts unsure answers to its own risk
+    questions (bot/answers.parse_yes_no)."""
+    try:
+        return parse_yes_no(text, unsure_means_yes=True)
+    except Invalid:
+        return False
+
+
+def actions_since_latest(events: Sequence[Event]) -> list[str]:
+    """The bot's actions since the latest user message (its reply so far)."""
+    turns = _turns(events)
+    return _actions(events[turns[-1] + 1 :]) if turns else []
 
 
 def last_question(events: Sequence[Event]) -> str | None:

@@ -91,8 +91,27 @@ def test_an_unanswered_safety_question_is_carried_into_the_new_session() -> None
     ]
     carried = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
     assert carried["safety_check_message"] == {"message_id": "m-1", "crisis_classifier": 0.46}
-    # Not sent again: the person still has it on screen; only the introduction goes out.
-    assert [m["response"] for m in dispatcher.messages] == ["utter_intro"]
+    # Not sent again: the person still has it on screen; no introduction mid-conversation.
+    assert dispatcher.messages == []
+    assert events[-2]["policy"] == "carried_over"  # not a question asked in this session
+
+
+def test_a_question_carried_over_twice_keeps_the_worrying_message() -> None:
+    # Carried into this session, answered unclearly, asked again, and the session expired again.
+    tracker = empty_tracker()
+    tracker.slots["safety_check_message"] = {"message_id": "m-1", "crisis_classifier": 0.46}
+    tracker.events = [
+        {"event": "action", "name": "action_session_start"},
+        {"event": "session_started"},
+        {"event": "action", "name": "utter_safety_check", "policy": "carried_over"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "what do you mean", "message_id": "m-5"},
+        {"event": "action", "name": "utter_safety_check"},
+        {"event": "action", "name": "action_listen"},
+    ]
+    events = asyncio.run(ActionSessionStart().run(CollectingDispatcher(), tracker, {}))
+    carried = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert carried["safety_check_message"] == {"message_id": "m-1", "crisis_classifier": 0.46}
 
 
 def test_an_answered_safety_question_is_not_carried_over() -> None:

@@ -10,6 +10,7 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
+    ActiveLoop,
     BotUttered,
     SessionStarted,
     SlotSet,
@@ -35,6 +36,10 @@ responses:
   utter_ask_safe_now: [{text: "Are you safe right now?"}]
   utter_crisis_safe: [{text: "I'm glad you're safe"}]
   utter_crisis_not_safe: [{text: "Please call 911 now"}]
+actions: [action_flag_crisis]
+forms:
+  checkin_form:
+    required_slots: []
 """
 )
 RULES = """
@@ -193,7 +198,7 @@ def test_an_unclear_reply_gets_the_question_once_more_then_the_rules(
     state = tracker(
         said("the spiders are back, what is iop", "faq", 0.42),
         [ActionExecuted("utter_faq"), ActionExecuted(SAFETY_CHECK_ACTION)],
-        said("sometimes, what is iop", "faq", 0.1),
+        said("what do you mean, what is iop", "faq", 0.1),
     )
     assert predicted(policy, state) == SAFETY_CHECK_ACTION  # not the FAQ answer first
     state.update(ActionExecuted(SAFETY_CHECK_ACTION))
@@ -216,6 +221,45 @@ def test_a_question_carried_into_a_new_session_takes_its_answer(
     )
     # Without the question carried over, a new session's messages get the rules.
     assert predicted(policy, tracker(start, said("hi again", "greet", 0.05))) == "utter_greet"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("i dont know", "deny"), ("maybe", "faq"), ("I think about it sometimes", "greet")],
+)
+@pytest.mark.parametrize("in_form", [False, True], ids=["no form", "mid-form"])
+def test_unsure_counts_as_yes_to_the_safety_question(
+    policy: SafetyCheckRulePolicy, text: str, intent: str, in_form: bool
+) -> None:
+    state = tracker(
+        said("the spiders are back", "faq", 0.42),
+        [ActionExecuted("utter_faq"), ActionExecuted(SAFETY_CHECK_ACTION)],
+        said(text, intent, 0.1),
+    )
+    if in_form:
+        state.update(ActiveLoop("checkin_form"))
+    steps = []
+    while not steps or steps[-1] != ACTION_LISTEN_NAME:
+        steps.append(predicted(policy, state))
+        state.update(ActionExecuted(steps[-1]))
+        if steps[-1] == "action_deactivate_loop":
+            state.update(ActiveLoop(None))
+        assert len(steps) < 8, steps
+    ended = ["action_deactivate_loop"] if in_form else []
+    assert steps == [
+        "utter_crisis", "action_flag_crisis", *ended, "utter_ask_safe_now", ACTION_LISTEN_NAME
+    ]  # fmt: skip
+
+
+def test_a_carried_question_does_not_hold_back_a_new_one() -> None:
+    # actions/session.py marks the question it carries into a new session; a worrying message
+    # in that session is still asked about.
+    carried = [
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("utter_ask_safe_now", policy="carried_over"),
+    ]
+    assert should_ask(tracker(carried, said("the spiders are back", "faq", 0.46)), FLOOR, EVERY)
 
 
 @pytest.mark.parametrize(

@@ -146,7 +146,7 @@ def test_an_unclear_reply_is_asked_once_more_and_a_yes_still_flags_the_first_mes
     chat: Chat, stack_database_url: str, stack_tracker_url: str
 ) -> None:
     assert asked(chat.say(WORRYING))
-    again = chat.say("I think about it sometimes")
+    again = chat.say("what do you mean?")
     assert asked(again) and len(again) == 1  # nothing else answers it first
     assert "741741" in text_of(chat.say("yes"))
     [flag] = flags_for(stack_database_url, chat.sender)
@@ -217,3 +217,28 @@ def test_a_late_no_to_are_you_safe_gets_the_emergency_numbers(
     assert [(f.kind, f.severity) for f in flags_for(stack_database_url, chat.sender)] == [
         ("crisis", "urgent")
     ]
+
+
+@pytest.mark.parametrize("reply", ["i dont know", "maybe", "I think about it sometimes"])
+def test_unsure_counts_as_yes(
+    chat: Chat, stack_database_url: str, stack_tracker_url: str, reply: str
+) -> None:
+    # DIET reads "i dont know" as deny ("Thank you for telling me") and "maybe" as an FAQ.
+    assert asked(chat.say(WORRYING))
+    replies = chat.say(reply)
+    assert "741741" in text_of(replies) and replies[-1]["text"] == SAFE_NOW
+    [flag] = flags_for(stack_database_url, chat.sender)
+    assert flag.severity == "urgent" and flag.reason.startswith("Was unsure when asked directly")
+    assert flag.message_id == user_message_ids(stack_tracker_url, chat.sender)[0]
+
+
+def test_unsure_mid_checkin_ends_it_with_the_crisis_lines(
+    person: Person, stack_database_url: str
+) -> None:
+    person.run(["/start_checkin", "4", "2"])
+    assert asked(person.say(WORRYING_TRIGGER))
+    replies = person.say("idk")
+    assert "741741" in text_of(replies) and replies[-1]["text"] == SAFE_NOW
+    assert [f.severity for f in flags_for(stack_database_url, person.chat.sender)] == ["urgent"]
+    person.say("No")  # not read as the check-in's answer: it ended
+    assert rows(stack_database_url, person.id) == []

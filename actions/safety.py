@@ -43,9 +43,10 @@ def answered_safety_check(tracker: Tracker) -> dict[str, Any] | None:
     the slot; {} when it is not known (the flag then points at the yes). None for any other
     message."""
     message = tracker.latest_message or {}
-    yes = (message.get("intent") or {}).get("name") == "affirm" or safety_check.counts_as_yes(
-        message.get("text")
-    )
+    intent = (message.get("intent") or {}).get("name")
+    if intent == "crisis":
+        return None  # crisis language in its own right: the flag points at it, as a crisis
+    yes = intent == "affirm" or safety_check.counts_as_yes(message.get("text"))
     if not yes or not answers_safety_check(tracker):
         return None
     prompting = safety_check.prompting_message(safety_check.recent(tracker.events))

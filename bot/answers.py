@@ -99,26 +99,56 @@ def parse_yes_no(text: object, *, unsure_means_yes: bool = False) -> bool:
 
 QUESTION_START = ("what", "why", "how", "who", "where", "when", "which", "should", "can",
                   "could", "would", "do", "does", "is", "are", "will")  # fmt: skip
-# Said to "Are you safe right now?" without a yes or a no, these mean safe.
+ASKING = ("what", "why", "how", "who", "where", "when", "which")
+# Unsure, as an answer to a question about suicide or self-harm ("a little" and "a bit" are left
+# out: typed after a check-in's scale question they answer that one).
+UNSURE_ABOUT_SAFETY = tuple(p for p in UNSURE if p not in ("a little", "a bit"))
+# A reply to "Are you safe right now?" that starts with these, and says no "no", means safe;
+# so do these words ("I'm fine"); and these mean not safe, whatever else it says.
+SAFE_YES = ("yes", "yeah", "yea", "yep", "yup", "ya", "yah", "y", "sure", "ok", "okay",
+            "correct", "definitely", "absolutely", "mhm")  # fmt: skip
 SAFE_WORDS = ("safe", "ok", "okay", "fine", "alright", "all right", "good", "better")
+NOT_SAFE_WORDS = ("unsafe", "scared", "afraid", "terrified", "danger", "alone", "hurt", "pills",
+                  "knife", "gun", "rope", "bleeding", "overdose")  # fmt: skip
+
+
+def _is_question(cleaned: str) -> bool:
+    words = _words(cleaned)
+    return (
+        cleaned.endswith("?") or bool(words and words[0] in QUESTION_START) or _has(cleaned, ASKING)
+    )
+
+
+def _without(cleaned: str, phrases: tuple[str, ...]) -> str:
+    for phrase in phrases:
+        cleaned = re.sub(rf"(?<![\w']){re.escape(phrase)}(?![\w'])", " ", cleaned)
+    return cleaned
+
+
+def is_only_unsure(text: object) -> bool:
+    """Unsure and nothing else: "maybe", "I don't know", "I think about it sometimes"; not
+    "maybe not", "no, I'm not sure what you mean" or "I don't know why you ask"."""
+    cleaned = normalise(text)
+    if not _has(cleaned, UNSURE_ABOUT_SAFETY) or cleaned.endswith("?"):
+        return False
+    rest = _without(cleaned, UNSURE_ABOUT_SAFETY)
+    return not (_has(rest, NO_START) or _has(rest, NEGATIONS) or _is_question(rest))
 
 
 def parse_safe_now(text: object) -> bool:
-    """Safe (True) or not (False) from a reply to "Are you safe right now?": unsure ("not sure",
-    "idk", "i guess") is not safe, for safety's sake; "I'm fine" is safe, "I'm not ok" is not."""
+    """Safe (True) or not (False) from a reply to "Are you safe right now?". Anything unsure, any
+    no or negation, or a word of danger ("scared", "alone", "pills") is not safe, for safety's
+    sake ("ok no", "yes and no", "not sure"); a yes or a safe word ("I'm fine") is safe; a
+    question or anything else is unclear (Invalid)."""
     cleaned = normalise(text)
-    if _has(cleaned, UNSURE):
+    if cleaned in ("/affirm", "/deny"):
+        return cleaned == "/affirm"
+    if any(_has(cleaned, words) for words in (UNSURE, NO_START, NEGATIONS, NOT_SAFE_WORDS)):
         return False
     words = _words(cleaned)
-    if cleaned.endswith("?") or (words and words[0] in QUESTION_START):
-        raise Invalid("Are you safe right now? Please answer yes or no.")  # "what should I do"
-    try:
-        return parse_yes_no(cleaned)
-    except Invalid:
-        pass  # neither a yes nor a no, nor a negation
-    if _has(cleaned, SAFE_WORDS):
-        return True
-    raise Invalid("Are you safe right now? Please answer yes or no.")
+    if _is_question(cleaned) or not ((words and words[0] in SAFE_YES) or _has(cleaned, SAFE_WORDS)):
+        raise Invalid("Are you safe right now? Please answer yes or no.")
+    return True
 
 
 TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,

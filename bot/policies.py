@@ -13,7 +13,8 @@ gets the crisis reply and an urgent flag on the worrying message, as a crisis me
 gets a short thank-you, and a form picks up its question again. Where DIET's intent would misread
 an answer about safety, this policy reads it instead: an unsure reply to the question ("I don't
 know", "maybe") counts as yes and gets the same reply step by step, and a reply to the crisis
-reply's "Are you safe right now?" is read by bot/answers.parse_safe_now ("not sure" is not safe).
+reply's "Are you safe right now?" is read by bot/answers.parse_safe_now ("not sure" is not safe;
+an unclear reply gets that question once more).
 
 The question carries no crisis numbers and opens no flag: a look-alike is not escalated, and a
 crisis caught this way still counts as missed at the first turn (bench/safety.py reports both).
@@ -53,6 +54,8 @@ YES_REPLY = ("utter_crisis", "action_flag_crisis", SAFE_NOW_QUESTION)
 DEACTIVATE = "action_deactivate_loop"
 # The replies to "Are you safe right now?": safe, not safe.
 SAFE_NOW_REPLIES = {True: "utter_crisis_safe", False: "utter_crisis_not_safe"}
+# After these the bot waits for the person (every rule that has them ends there).
+WAIT_AFTER = frozenset({SAFETY_CHECK_ACTION, SAFE_NOW_QUESTION, *SAFE_NOW_REPLIES.values()})
 
 
 def configured_floor() -> float:
@@ -145,19 +148,23 @@ def unsure_yes_next(tracker: DialogueStateTracker) -> str | None:
     return YES_REPLY[len(done)] if len(done) < len(YES_REPLY) else ACTION_LISTEN_NAME
 
 
-def safe_now_answer(tracker: DialogueStateTracker) -> bool | None:
-    """How the latest message answers "Are you safe right now?" when that was the bot's last
-    question (bot/answers.parse_safe_now: "not sure", "idk" and "maybe" are not safe; "I'm fine"
-    is safe), or None: not asked, a crisis message (the crisis rules take it), or unclear."""
+def safe_now_step(tracker: DialogueStateTracker) -> str | None:
+    """The reply to the latest message when it answers "Are you safe right now?", read by
+    bot/answers.parse_safe_now instead of DIET's intent ("not sure" and "ok no" are not safe,
+    "I'm fine" is safe); an unclear reply gets the question once more; None when it was not
+    asked, for a crisis message (the crisis rules take it), or after asking twice."""
     latest = tracker.latest_message
     if latest is None or (latest.intent or {}).get("name") == CRISIS_INTENT:
         return None
-    if safety_check.last_question(recent_events(tracker, 0)) != SAFE_NOW_QUESTION:
+    events = recent_events(tracker, 0)
+    if not safety_check.asked_just_before(events, SAFE_NOW_QUESTION):
         return None
     try:
-        return parse_safe_now(latest.text or "")
+        return SAFE_NOW_REPLIES[parse_safe_now(latest.text or "")]
     except Invalid:
-        return None
+        if safety_check.asked_again_just_before(events, SAFE_NOW_QUESTION):
+            return None
+        return SAFE_NOW_QUESTION
 
 
 @DefaultV1Recipe.register(
@@ -197,7 +204,7 @@ class SafetyCheckRulePolicy(RulePolicy):
         if step is not None:
             # "I don't know", "maybe", "sometimes": a yes, for safety's sake.
             return self._only(step, domain)
-        if tracker.latest_action_name in (SAFETY_CHECK_ACTION, *SAFE_NOW_REPLIES.values()):
+        if tracker.latest_action_name in WAIT_AFTER:
             # Wait for the answer (mid-form the rules would run the form again), or for the
             # person after the reply to "are you safe?".
             return self._only(ACTION_LISTEN_NAME, domain)
@@ -205,10 +212,10 @@ class SafetyCheckRulePolicy(RulePolicy):
             if unclear_answer(tracker):
                 # "why?", "what do you mean": ask once more, before anything else answers it.
                 return self._only(SAFETY_CHECK_ACTION, domain)
-            safe = safe_now_answer(tracker)
-            if safe is not None:
+            step = safe_now_step(tracker)
+            if step is not None:
                 # Read as an answer, not by DIET's intent ("not sure" is not "affirm").
-                return self._only(SAFE_NOW_REPLIES[safe], domain)
+                return self._only(step, domain)
         listen = domain.index_for_action(ACTION_LISTEN_NAME)
         if (
             prediction.max_confidence_index == listen

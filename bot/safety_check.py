@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from bot.answers import Invalid, parse_yes_no
+from bot.answers import is_only_unsure
 
 SAFETY_CHECK_ACTION = "utter_safety_check"
 REQUESTED_SLOT = "requested_slot"
@@ -129,20 +129,25 @@ def _buttons(reply: Sequence[Event]) -> set[str]:
     }
 
 
-def _asked_before(events: Sequence[Event], user_index: int) -> bool:
-    return _actions(_reply_before(events, user_index))[-1:] == [SAFETY_CHECK_ACTION]
+def _asked_before(events: Sequence[Event], user_index: int, action: str) -> bool:
+    return _actions(_reply_before(events, user_index))[-1:] == [action]
 
 
-def asked_just_before(events: Sequence[Event]) -> bool:
-    """The bot's last question before the latest user message was the safety question."""
+def asked_just_before(events: Sequence[Event], action: str = SAFETY_CHECK_ACTION) -> bool:
+    """The bot's last question before the latest user message was the safety question (or
+    `action`: "Are you safe right now?")."""
     turns = _turns(events)
-    return bool(turns) and _asked_before(events, turns[-1])
+    return bool(turns) and _asked_before(events, turns[-1], action)
 
 
-def asked_again_just_before(events: Sequence[Event]) -> bool:
-    """The safety question was just asked a second time (the message before answered it too)."""
+def asked_again_just_before(events: Sequence[Event], action: str = SAFETY_CHECK_ACTION) -> bool:
+    """The question was just asked a second time (the message before answered it too)."""
     turns = _turns(events)
-    return len(turns) >= 2 and _asked_before(events, turns[-1]) and _asked_before(events, turns[-2])
+    return (
+        len(turns) >= 2
+        and _asked_before(events, turns[-1], action)
+        and _asked_before(events, turns[-2], action)
+    )
 
 
 def picks_offered_button(events: Sequence[Event]) -> bool:
@@ -204,19 +209,16 @@ def prompting_message(events: Sequence[Event]) -> Event | None:
     if not asked_just_before(events):
         return None
     position = len(turns) - 1
-    while position > 0 and _asked_before(events, turns[position - 1]):
+    while position > 0 and _asked_before(events, turns[position - 1], SAFETY_CHECK_ACTION):
         position -= 1
     return events[turns[position - 1]] if position > 0 else None
 
 
 def counts_as_yes(text: object) -> bool:
-    """A reply to the safety question that counts as yes: a yes, or unsure ("maybe", "I don't
-    know", "I think about it sometimes"), as the screening counts unsure answers to its own risk
-    questions (bot/answers.parse_yes_no)."""
-    try:
-        return parse_yes_no(text, unsure_means_yes=True)
-    except Invalid:
-        return False
+    """A reply to the safety question that is only unsure ("maybe", "I don't know", "I think about
+    it sometimes") counts as yes, as the screening counts unsure answers to its own risk
+    questions; one that also says no, negates or asks does not (bot/answers.is_only_unsure)."""
+    return is_only_unsure(text)
 
 
 def actions_since_latest(events: Sequence[Event]) -> list[str]:

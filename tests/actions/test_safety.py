@@ -189,3 +189,25 @@ def test_a_late_yes_in_a_new_session_flags_the_message_carried_over(db_url: str)
         "Said yes when asked directly about safety (crisis classifier, score 0.47)"
     )
     assert stored[1].reason == "Said yes when asked directly about safety"
+
+
+def test_crisis_language_after_the_safety_question_is_flagged_as_itself(db_url: str) -> None:
+    worrying = {"text": "the spiders are back", "crisis_classifier": 0.45}
+    crisis = {
+        "text": "idk, i have the pills here",
+        "message_id": "m-2",
+        "intent": {"name": "crisis", "confidence": 1.0},
+        "crisis_classifier": 0.91,
+    }
+    events = [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": worrying["text"], "parse_data": worrying, "message_id": "m-1"},
+        {"event": "action", "name": "utter_safety_check"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": crisis["text"], "parse_data": crisis, "message_id": "m-2"},
+    ]
+    state = Tracker("visitor-1", {}, crisis, events, False, None, {}, "action_listen")
+    asyncio.run(ActionFlagCrisis().run(CollectingDispatcher(), state, {}))
+    [flag] = flags(db_url)
+    assert flag.message_id == "m-2"
+    assert flag.reason == "Crisis language (crisis classifier, score 0.91)"

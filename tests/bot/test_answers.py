@@ -31,13 +31,19 @@ def test_yes_no(text: str, expected: bool) -> None:
         # unsure is not safe, for safety's sake (DIET took "not sure" for a yes)
         ("not sure", False), ("idk", False), ("i dont know", False), ("maybe", False),
         ("kind of", False), ("yeah i guess", False),
+        # a yes word first does not outweigh a no, a negation or a word of danger
+        ("ok no", False), ("yeah no", False), ("uh no", False), ("definitely not", False),
+        ("yes and no", False), ("okay, not really", False), ("ok i'm not safe", False),
+        ("i am scared", False), ("i am alone right now", False), ("i have a knife", False),
     ],
 )  # fmt: skip
 def test_are_you_safe_right_now(text: str, expected: bool) -> None:
     assert answers.parse_safe_now(text) is expected
 
 
-@pytest.mark.parametrize("text", ["help", "why do you ask", "what should I do"])
+@pytest.mark.parametrize(
+    "text", ["help", "why do you ask", "what should I do", "i have a question"]
+)
 def test_a_reply_to_are_you_safe_that_says_neither(text: str) -> None:
     with pytest.raises(Invalid):
         answers.parse_safe_now(text)
@@ -207,3 +213,21 @@ def test_contact_rejects(text: str) -> None:
 def test_age_buttons_give_a_band(text: str, band: str) -> None:
     assert answers.parse_age(text) == band
     assert answers.is_minor(answers.parse_age(text)) is (band == "under_18")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("maybe", True), ("i dont know", True), ("I think about it sometimes", True),
+        ("not sure", True), ("idk", True), ("i guess", True),
+        # a no, a negation or a question besides the doubt: not a yes
+        ("maybe not", False), ("probably not", False), ("no, I'm not sure what you mean", False),
+        ("i don't know why you're asking", False), ("not sure what you mean", False),
+        ("maybe?", False), ("definitely not", False), ("ok no", False), ("i am fine", False),
+        ("yes", False), ("no", False),
+        # a check-in scale answer typed after the question
+        ("a little", False), ("a bit", False),
+    ],
+)  # fmt: skip
+def test_only_unsure_counts_as_yes_to_the_safety_question(text: str, expected: bool) -> None:
+    assert answers.is_only_unsure(text) is expected

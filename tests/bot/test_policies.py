@@ -251,6 +251,30 @@ def test_unsure_counts_as_yes_to_the_safety_question(
     ]  # fmt: skip
 
 
+def test_after_asking_twice_whether_they_are_safe_the_rules_answer(
+    policy: SafetyCheckRulePolicy,
+) -> None:
+    crisis = [*said("i want to die", "crisis", 0.9), ActionExecuted("utter_crisis")]
+    asked = [ActionExecuted("utter_ask_safe_now")]
+    question = said("what is iop", "faq", 0.1)
+    state = tracker(crisis, asked, question, asked, question)
+    assert predicted(policy, state) == "utter_faq"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"), [("definitely not", "deny"), ("uh what", "greet"), ("a little", "faq")]
+)
+def test_no_or_a_question_is_not_taken_for_an_unsure_yes(
+    policy: SafetyCheckRulePolicy, text: str, intent: str
+) -> None:
+    state = tracker(
+        said("the spiders are back", "faq", 0.42),
+        [ActionExecuted("utter_faq"), ActionExecuted(SAFETY_CHECK_ACTION)],
+        said(text, intent, 0.1),
+    )
+    assert predicted(policy, state) in ("utter_safety_check_ok", SAFETY_CHECK_ACTION)
+
+
 def test_a_carried_question_does_not_hold_back_a_new_one() -> None:
     # actions/session.py marks the question it carries into a new session; a worrying message
     # in that session is still asked about.
@@ -269,7 +293,8 @@ def test_a_carried_question_does_not_hold_back_a_new_one() -> None:
         ("idk", "greet", "utter_crisis_not_safe"),
         ("I'm ok", "faq", "utter_crisis_safe"),
         ("yes", "affirm", "utter_crisis_safe"),
-        ("what is iop", "faq", "utter_faq"),  # neither: the rules answer as usual
+        ("ok no", "affirm", "utter_crisis_not_safe"),
+        ("what is iop", "faq", "utter_ask_safe_now"),  # neither: asked once more first
         ("no, I have the pills in my hand", "crisis", "utter_crisis"),  # a crisis is a crisis
     ],
 )

@@ -67,6 +67,8 @@ def test_safe_after_crisis_gets_support(chat: Chat) -> None:
         ("i dont know", False),
         ("I'm ok", True),  # DIET's fallback; it says safe
         ("im fine now", True),
+        ("ok no", False),  # a yes word first does not outweigh the no
+        ("i am alone right now", False),
     ],
 )
 def test_are_you_safe_is_read_as_an_answer(
@@ -80,6 +82,12 @@ def test_are_you_safe_is_read_as_an_answer(
     else:
         assert "Please call 911 now" in answer[0] and "988" in answer[0]
     assert len(flags_for(stack_database_url, chat.sender)) == 1
+
+
+def test_an_unclear_reply_to_are_you_safe_gets_the_question_again(chat: Chat) -> None:
+    chat.say("i want to kill myself")
+    assert chat.texts("what should I do?") == ["Are you safe right now?"]
+    assert "Please call 911 now" in chat.texts("no")[0]
 
 
 def test_each_crisis_message_opens_its_own_flag(chat: Chat, stack_database_url: str) -> None:

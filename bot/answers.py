@@ -68,7 +68,7 @@ NO_START = ("no", "nah", "nope", "n", "never", "negative", "nay")
 # Said to a screening question about risk, these count as "yes" for safety's sake.
 UNSURE = ("maybe", "sometimes", "kind of", "kinda", "sort of", "a little", "i guess", "not sure",
           "i think so", "possibly", "probably", "idk", "i don't know", "i dont know", "unsure",
-          "perhaps", "a bit")  # fmt: skip
+          "perhaps", "a bit", "dunno", "i dunno", "idek", "sorta")  # fmt: skip
 NEGATIONS = ("not", "don't", "dont", "haven't", "havent", "didn't", "didnt", "never", "none",
              "isn't", "wasn't", "won't", "can't", "cant", "cannot", "no")  # fmt: skip
 YES_PHRASES = ("i do", "i have", "i am", "i did", "i can", "i will", "of course", "that's right",
@@ -108,8 +108,18 @@ UNSURE_ABOUT_SAFETY = tuple(p for p in UNSURE if p not in ("a little", "a bit"))
 SAFE_YES = ("yes", "yeah", "yea", "yep", "yup", "ya", "yah", "y", "sure", "ok", "okay",
             "correct", "definitely", "absolutely", "mhm")  # fmt: skip
 SAFE_WORDS = ("safe", "ok", "okay", "fine", "alright", "all right", "good", "better")
+# What else a plain "I'm safe" may say; a reply with anything more ("safe for now", "ok bye",
+# "yes, I have a plan", "ok 😭") is not read as safe.
+SAFE_FILLER = ("i", "i'm", "im", "i am", "am", "now", "right now", "really", "totally", "yes i am",
+               "thanks", "thank you", "thx", "at home", "home", "feeling", "doing", "pretty",
+               "all good", "don't worry", "dont worry", "no worries")  # fmt: skip
+REASSURING = ("don't worry", "dont worry", "no worries")
+SAFE_SIGNS = re.compile(r"[\s.,!'\-]|🙂|👍|😊|❤️?")
 NOT_SAFE_WORDS = ("unsafe", "scared", "afraid", "terrified", "danger", "alone", "hurt", "pills",
                   "knife", "gun", "rope", "bleeding", "overdose")  # fmt: skip
+# Besides doubt, a reply that says these is not only unsure ("I'm fine, I guess", "I was kinda
+# joking"): it is asked again rather than taken for a yes.
+NOT_ONLY_UNSURE = (*SAFE_WORDS, "just", "joking", "kidding", "dramatic", "exaggerating", "tired")
 
 
 def _is_question(cleaned: str) -> bool:
@@ -132,21 +142,28 @@ def is_only_unsure(text: object) -> bool:
     if not _has(cleaned, UNSURE_ABOUT_SAFETY) or cleaned.endswith("?"):
         return False
     rest = _without(cleaned, UNSURE_ABOUT_SAFETY)
-    return not (_has(rest, NO_START) or _has(rest, NEGATIONS) or _is_question(rest))
+    return not (
+        _has(rest, NO_START)
+        or _has(rest, NEGATIONS)
+        or _has(rest, NOT_ONLY_UNSURE)
+        or _is_question(rest)
+    )
 
 
 def parse_safe_now(text: object) -> bool:
     """Safe (True) or not (False) from a reply to "Are you safe right now?". Anything unsure, any
     no or negation, or a word of danger ("scared", "alone", "pills") is not safe, for safety's
-    sake ("ok no", "yes and no", "not sure"); a yes or a safe word ("I'm fine") is safe; a
-    question or anything else is unclear (Invalid)."""
+    sake ("ok no", "yes and no", "not sure"); a plain yes or "I'm fine" and nothing more is safe;
+    a question or anything else ("safe for now", "ok bye", "yes, I have a plan") is unclear
+    (Invalid)."""
     cleaned = normalise(text)
     if cleaned in ("/affirm", "/deny"):
         return cleaned == "/affirm"
-    if any(_has(cleaned, words) for words in (UNSURE, NO_START, NEGATIONS, NOT_SAFE_WORDS)):
+    said = _without(cleaned, REASSURING)  # "no worries", "don't worry" are not a no
+    if any(_has(said, words) for words in (UNSURE, NO_START, NEGATIONS, NOT_SAFE_WORDS)):
         return False
-    words = _words(cleaned)
-    if _is_question(cleaned) or not ((words and words[0] in SAFE_YES) or _has(cleaned, SAFE_WORDS)):
+    rest = SAFE_SIGNS.sub("", _without(cleaned, (*SAFE_FILLER, *SAFE_WORDS, *SAFE_YES)))
+    if _is_question(cleaned) or rest or not _has(cleaned, (*SAFE_YES, *SAFE_WORDS)):
         raise Invalid("Are you safe right now? Please answer yes or no.")
     return True
 

@@ -151,8 +151,9 @@ def unsure_yes_next(tracker: DialogueStateTracker) -> str | None:
 def safe_now_step(tracker: DialogueStateTracker) -> str | None:
     """The reply to the latest message when it answers "Are you safe right now?", read by
     bot/answers.parse_safe_now instead of DIET's intent ("not sure" and "ok no" are not safe,
-    "I'm fine" is safe); an unclear reply gets the question once more; None when it was not
-    asked, for a crisis message (the crisis rules take it), or after asking twice."""
+    "I'm fine" is safe); an unclear reply gets the question once more, and a second unclear one
+    the not-safe reply; None when it was not asked, or for a crisis message (the crisis rules
+    take it)."""
     latest = tracker.latest_message
     if latest is None or (latest.intent or {}).get("name") == CRISIS_INTENT:
         return None
@@ -163,7 +164,7 @@ def safe_now_step(tracker: DialogueStateTracker) -> str | None:
         return SAFE_NOW_REPLIES[parse_safe_now(latest.text or "")]
     except Invalid:
         if safety_check.asked_again_just_before(events, SAFE_NOW_QUESTION):
-            return None
+            return SAFE_NOW_REPLIES[False]  # still no clear "I'm safe": the emergency numbers
         return SAFE_NOW_QUESTION
 
 

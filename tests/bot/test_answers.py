@@ -35,6 +35,8 @@ def test_yes_no(text: str, expected: bool) -> None:
         ("ok no", False), ("yeah no", False), ("uh no", False), ("definitely not", False),
         ("yes and no", False), ("okay, not really", False), ("ok i'm not safe", False),
         ("i am scared", False), ("i am alone right now", False), ("i have a knife", False),
+        ("yes i am", True), ("feeling better thanks", True), ("I'm safe, don't worry", True),
+        ("yeah I'm safe 🙂", True),
     ],
 )  # fmt: skip
 def test_are_you_safe_right_now(text: str, expected: bool) -> None:
@@ -42,8 +44,15 @@ def test_are_you_safe_right_now(text: str, expected: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["help", "why do you ask", "what should I do", "i have a question"]
-)
+    "text",
+    [
+        "help", "why do you ask", "what should I do", "i have a question",
+        # more than a plain "I'm safe": asked again, and a second time means not safe
+        "yes, I have a plan", "ok i took them all", "sure i will do it tonight", "OK BYE",
+        "safe for now", "im ok until he gets home", "yeah right", "safe lol jk", "ok 😭",
+        "y u asking", "okay I'll call them",
+    ],
+)  # fmt: skip
 def test_a_reply_to_are_you_safe_that_says_neither(text: str) -> None:
     with pytest.raises(Invalid):
         answers.parse_safe_now(text)
@@ -227,6 +236,9 @@ def test_age_buttons_give_a_band(text: str, band: str) -> None:
         ("yes", False), ("no", False),
         # a check-in scale answer typed after the question
         ("a little", False), ("a bit", False),
+        # doubt beside "I'm fine" or "just joking": asked again, not taken for a yes
+        ("I'm fine, I guess", False), ("i'm good, probably just tired", False),
+        ("all good, i was kinda joking", False), ("i dunno", True), ("sorta", True),
     ],
 )  # fmt: skip
 def test_only_unsure_counts_as_yes_to_the_safety_question(text: str, expected: bool) -> None:

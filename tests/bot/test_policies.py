@@ -251,14 +251,15 @@ def test_unsure_counts_as_yes_to_the_safety_question(
     ]  # fmt: skip
 
 
-def test_after_asking_twice_whether_they_are_safe_the_rules_answer(
+def test_asked_twice_whether_they_are_safe_without_a_clear_yes_means_not_safe(
     policy: SafetyCheckRulePolicy,
 ) -> None:
     crisis = [*said("i want to die", "crisis", 0.9), ActionExecuted("utter_crisis")]
     asked = [ActionExecuted("utter_ask_safe_now")]
-    question = said("what is iop", "faq", 0.1)
-    state = tracker(crisis, asked, question, asked, question)
-    assert predicted(policy, state) == "utter_faq"
+    unclear = said("yes, I have a plan", "affirm", 0.3)  # DIET's yes; not a plain "I'm safe"
+    assert predicted(policy, tracker(crisis, asked, unclear)) == "utter_ask_safe_now"
+    state = tracker(crisis, asked, unclear, asked, said("ok bye", "affirm", 0.1))
+    assert predicted(policy, state) == "utter_crisis_not_safe"
 
 
 @pytest.mark.parametrize(

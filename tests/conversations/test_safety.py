@@ -87,7 +87,8 @@ def test_are_you_safe_is_read_as_an_answer(
 def test_an_unclear_reply_to_are_you_safe_gets_the_question_again(chat: Chat) -> None:
     chat.say("i want to kill myself")
     assert chat.texts("what should I do?") == ["Are you safe right now?"]
-    assert "Please call 911 now" in chat.texts("no")[0]
+    # Still no plain "I'm safe" ("for now" is not one): the emergency numbers.
+    assert "Please call 911 now" in chat.texts("safe for now")[0]
 
 
 def test_each_crisis_message_opens_its_own_flag(chat: Chat, stack_database_url: str) -> None:

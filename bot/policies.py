@@ -79,8 +79,14 @@ def recent_events(tracker: DialogueStateTracker, every: int) -> list[dict[str, A
     return safety_check.applied([event.as_dict() for event in events[start:]])
 
 
-def should_ask(tracker: DialogueStateTracker, floor: float, every: int) -> bool:
-    """Whether the latest user message calls for the safety question (pure; unit-tested)."""
+Events = list[dict[str, Any]]
+
+
+def should_ask(
+    tracker: DialogueStateTracker, floor: float, every: int, events: Events | None = None
+) -> bool:
+    """Whether the latest user message calls for the safety question (pure; unit-tested);
+    `events`: `recent_events(tracker, every)` when the caller has them already."""
     latest = tracker.latest_message
     if latest is None or (latest.intent or {}).get("name") == CRISIS_INTENT:
         return False
@@ -89,7 +95,7 @@ def should_ask(tracker: DialogueStateTracker, floor: float, every: int) -> bool:
         return False
     if tracker.get_slot(REQUESTED_SLOT) in SAFETY_SLOTS:
         return False  # the pre-assessment is about to ask its own suicide screening question
-    events = recent_events(tracker, every)
+    events = recent_events(tracker, every) if events is None else events
     if safety_check.requested_before_latest(events) in SAFETY_SLOTS:
         return False  # the message answers one of those questions (the last one, say)
     if safety_check.picks_offered_button(events):
@@ -111,13 +117,12 @@ def should_ask(tracker: DialogueStateTracker, floor: float, every: int) -> bool:
     return True
 
 
-def unclear_answer(tracker: DialogueStateTracker) -> bool:
+def unclear_answer(tracker: DialogueStateTracker, events: Events) -> bool:
     """The latest message follows the safety question but is neither yes, no nor a crisis, nor a
     button of the question before it, and the question has not been asked twice already."""
     intent = (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
     if intent in ("affirm", "deny", CRISIS_INTENT):
         return False
-    events = recent_events(tracker, 0)
     return (
         safety_check.asked_just_before(events)
         and not safety_check.asked_again_just_before(events)
@@ -125,7 +130,7 @@ def unclear_answer(tracker: DialogueStateTracker) -> bool:
     )
 
 
-def unsure_yes_next(tracker: DialogueStateTracker) -> str | None:
+def unsure_yes_next(tracker: DialogueStateTracker, events: Events) -> str | None:
     """The next step of the reply to a yes (data/rules/safety.yml: crisis lines, flag, a form
     ended, "are you safe?") when the reply to the safety question counts as yes but DIET did not
     call it one ("I don't know": deny; "maybe", "kind of": an FAQ or the fallback); else None."""
@@ -133,7 +138,6 @@ def unsure_yes_next(tracker: DialogueStateTracker) -> str | None:
     intent = (latest.intent or {}).get("name") if latest else None
     if latest is None or intent in ("affirm", CRISIS_INTENT):
         return None  # the rules' own yes and crisis replies
-    events = recent_events(tracker, 0)
     if (
         not safety_check.asked_just_before(events)
         or safety_check.picks_earlier_button(events)
@@ -148,7 +152,7 @@ def unsure_yes_next(tracker: DialogueStateTracker) -> str | None:
     return YES_REPLY[len(done)] if len(done) < len(YES_REPLY) else ACTION_LISTEN_NAME
 
 
-def safe_now_step(tracker: DialogueStateTracker) -> str | None:
+def safe_now_step(tracker: DialogueStateTracker, events: Events) -> str | None:
     """The reply to the latest message when it answers "Are you safe right now?", read by
     bot/answers.parse_safe_now instead of DIET's intent ("not sure" and "ok no" are not safe,
     "I'm fine" is safe); an unclear reply gets the question once more, and a second unclear one
@@ -157,7 +161,6 @@ def safe_now_step(tracker: DialogueStateTracker) -> str | None:
     latest = tracker.latest_message
     if latest is None or (latest.intent or {}).get("name") == CRISIS_INTENT:
         return None
-    events = recent_events(tracker, 0)
     if not safety_check.asked_just_before(events, SAFE_NOW_QUESTION):
         return None
     try:
@@ -201,7 +204,9 @@ class SafetyCheckRulePolicy(RulePolicy):
     ) -> PolicyPrediction:
         """The rules' prediction, with the safety question in place of their `action_listen`."""
         prediction = super().predict_action_probabilities(tracker, domain, rule_only_data, **kwargs)
-        step = unsure_yes_next(tracker)
+        every = int(self.config["safety_check_every"])
+        events = recent_events(tracker, every)  # read once, by every step below
+        step = unsure_yes_next(tracker, events)
         if step is not None:
             # "I don't know", "maybe", "sometimes": a yes, for safety's sake.
             return self._only(step, domain)
@@ -210,10 +215,10 @@ class SafetyCheckRulePolicy(RulePolicy):
             # person after the reply to "are you safe?".
             return self._only(ACTION_LISTEN_NAME, domain)
         if tracker.latest_action_name == ACTION_LISTEN_NAME:
-            if unclear_answer(tracker):
+            if unclear_answer(tracker, events):
                 # "why?", "what do you mean": ask once more, before anything else answers it.
                 return self._only(SAFETY_CHECK_ACTION, domain)
-            step = safe_now_step(tracker)
+            step = safe_now_step(tracker, events)
             if step is not None:
                 # Read as an answer, not by DIET's intent ("not sure" is not "affirm").
                 return self._only(step, domain)
@@ -221,11 +226,7 @@ class SafetyCheckRulePolicy(RulePolicy):
         if (
             prediction.max_confidence_index == listen
             and prediction.max_confidence >= 1.0
-            and should_ask(
-                tracker,
-                float(self.config["safety_check_floor"]),
-                int(self.config["safety_check_every"]),
-            )
+            and should_ask(tracker, float(self.config["safety_check_floor"]), every, events)
         ):
             return self._only(SAFETY_CHECK_ACTION, domain)
         return prediction

@@ -11,6 +11,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import safety_check
+from bot.answers import is_only_unsure
 from bot.replies import something_went_wrong
 
 logger = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ def answers_safety_check(tracker: Tracker) -> bool:
     of the question before it; the rules take it, and a form does not read it as its answer."""
     message = tracker.latest_message or {}
     intent = (message.get("intent") or {}).get("name")
-    if intent not in ("affirm", "deny") and not safety_check.counts_as_yes(message.get("text")):
+    if intent not in ("affirm", "deny") and not is_only_unsure(message.get("text")):
         return False  # "maybe", "I don't know" count as yes (bot/policies.py)
     events = safety_check.recent(tracker.events)
     return safety_check.asked_just_before(events) and not safety_check.picks_earlier_button(events)

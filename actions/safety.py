@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import IopAction, answers_safety_check
 from actions.forms import QuestionForm
 from bot import safety_check
-from bot.answers import Question
+from bot.answers import Question, is_only_unsure
 from bot.db import get_sessionmaker
 from bot.db.repositories import open_flag, record_callback
 from bot.participants import participant_for_message
@@ -46,7 +46,7 @@ def answered_safety_check(tracker: Tracker) -> dict[str, Any] | None:
     intent = (message.get("intent") or {}).get("name")
     if intent == "crisis":
         return None  # crisis language in its own right: the flag points at it, as a crisis
-    yes = intent == "affirm" or safety_check.counts_as_yes(message.get("text"))
+    yes = intent == "affirm" or is_only_unsure(message.get("text"))
     if not yes or not answers_safety_check(tracker):
         return None
     prompting = safety_check.prompting_message(safety_check.recent(tracker.events))

@@ -41,7 +41,7 @@ from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot import safety_check
-from bot.answers import Invalid, parse_safe_now
+from bot.answers import Invalid, is_only_unsure, parse_safe_now
 from bot.nlu.crisis_matcher import CLASSIFIER_SCORE_KEY, CRISIS_INTENT
 from bot.preassessment import SAFETY_SLOTS
 from bot.safety_check import SAFETY_CHECK_ACTION
@@ -141,7 +141,7 @@ def unsure_yes_next(tracker: DialogueStateTracker, events: Events) -> str | None
     if (
         not safety_check.asked_just_before(events)
         or safety_check.picks_earlier_button(events)
-        or not safety_check.counts_as_yes(latest.text or "")
+        or not is_only_unsure(latest.text or "")
     ):
         return None
     done = [name for name in safety_check.actions_since_latest(events) if name != DEACTIVATE]

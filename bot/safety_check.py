@@ -18,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from bot.answers import is_only_unsure
-
 SAFETY_CHECK_ACTION = "utter_safety_check"
 REQUESTED_SLOT = "requested_slot"
 
@@ -136,8 +134,7 @@ def _asked_before(events: Sequence[Event], user_index: int, action: str) -> bool
 def asked_just_before(events: Sequence[Event], action: str = SAFETY_CHECK_ACTION) -> bool:
     """The bot's last question before the latest user message was the safety question (or
     `action`: "Are you safe right now?")."""
-    turns = _turns(events)
-    return bool(turns) and _asked_before(events, turns[-1], action)
+    return last_question(events) == action
 
 
 def asked_again_just_before(events: Sequence[Event], action: str = SAFETY_CHECK_ACTION) -> bool:
@@ -212,13 +209,6 @@ def prompting_message(events: Sequence[Event]) -> Event | None:
     while position > 0 and _asked_before(events, turns[position - 1], SAFETY_CHECK_ACTION):
         position -= 1
     return events[turns[position - 1]] if position > 0 else None
-
-
-def counts_as_yes(text: object) -> bool:
-    """A reply to the safety question that is only unsure ("maybe", "I don't know", "I think about
-    it sometimes") counts as yes, as the screening counts unsure answers to its own risk
-    questions; one that also says no, negates or asks does not (bot/answers.is_only_unsure)."""
-    return is_only_unsure(text)
 
 
 def actions_since_latest(events: Sequence[Event]) -> list[str]:

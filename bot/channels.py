@@ -206,7 +206,11 @@ class WebsiteSocketIOInput(SocketIOInput):
             data = data if isinstance(data, dict) else {}
             session_id = data.get("session_id")
             if not isinstance(session_id, str) or not 1 <= len(session_id) <= MAX_SENDER_CHARS:
-                session_id = uuid.uuid4().hex
+                # Asked again without one, a socket keeps the conversation it has. rasa-webchat
+                # 1.0.1 opens a second socket when the chat is opened before the first one has
+                # connected, and both ask on the second: two new ids, and the widget sent its
+                # opening message under the first, which this socket no longer held.
+                session_id = self.joined.get(sid) or uuid.uuid4().hex
             if self.session_persistence:
                 previous = self.joined.get(sid)
                 if previous is not None and previous != session_id:

@@ -258,3 +258,20 @@ def test_a_new_session_request_leaves_the_old_room_and_disconnect_forgets(websit
     run(handler(channel, "disconnect")("sid-1"))
     run(handler(channel, "user_uttered")("sid-1", {"message": "hi", "session_id": "second"}))
     assert recorder.messages == []
+
+
+def test_asking_again_without_a_conversation_keeps_the_one_the_socket_has(website: str) -> None:
+    # rasa-webchat 1.0.1, opened before its first socket connects, opens a second one and sends
+    # two session_requests without a session id on it; it keeps the first id it is given
+    channel, recorder = channel_with_recorder(CREDENTIALS)
+    ask = handler(channel, "session_request")
+    run(ask("sid-2", {"session_id": None}))
+    run(ask("sid-2", {}))
+    confirmed = [data for event, data, _ in recorder.emitted if event == "session_confirm"]
+    assert len(confirmed) == 2 and confirmed[0] == confirmed[1]
+    assert recorder.rooms == [("sid-2", confirmed[0])] * 2
+    run(handler(channel, "user_uttered")("sid-2", {"message": "hi", "session_id": confirmed[0]}))
+    assert [m.sender_id for m in recorder.messages] == [confirmed[0]]
+    # another socket without a conversation still gets a new one
+    run(ask("sid-3", {"session_id": None}))
+    assert recorder.emitted[-1][1] not in (None, confirmed[0])

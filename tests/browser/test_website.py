@@ -215,6 +215,38 @@ def test_a_crisis_message_shows_the_crisis_lines(site: Stack, page: Page) -> Non
     expect(page.locator(".rw-header")).to_contain_text(f"text {CLINIC.crisis.lifeline}")
 
 
+def test_the_chat_opened_before_its_socket_connects_still_greets(site: Stack, page: Page) -> None:
+    # rasa-webchat opens another socket whenever the open chat re-renders before its socket has
+    # connected; every one of them asks for a conversation on the newest socket. The socket.io
+    # handshakes are held here until the chat is open and a second socket has started.
+    held: list = []
+    released = False
+
+    def hold(route) -> None:
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(re.compile(r"/socket\.io/\?(?!.*[?&]sid=)"), hold)
+    page.goto(site.web_url)
+    page.get_by_role("button", name="Open the chat", exact=True).click()
+    expect(page.locator(".rw-conversation-container")).to_be_visible()
+    for _ in range(100):
+        if len(held) >= 2:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) >= 2, "the widget opened only one socket: this test no longer applies"
+    released = True
+    for route in held:
+        route.continue_()
+    expect(page.locator(".rw-response").first).to_contain_text("automated assistant")
+    expect(reply_button(page, "What is IOP?")).to_be_visible(timeout=WAIT_MS)
+    say(page, "What is the weekly schedule?")
+    wait_for_reply(page, first_sentence("schedule"))
+    assert not [text for text in bot_texts(page) if "couldn't read" in text]
+
+
 # ---- participants -----------------------------------------------------------------------------
 
 

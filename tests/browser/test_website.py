@@ -82,7 +82,14 @@ def open_chat(page: Page, url: str) -> None:
     """Open the landing page and the chat; wait for the greeting."""
     page.goto(url)
     page.get_by_role("button", name="Open the chat", exact=True).click()
-    expect(page.locator(".rw-response").first).to_contain_text("automated assistant")
+    wait_for_greeting(page)
+
+
+def wait_for_greeting(page: Page) -> None:
+    """The assistant's introduction is the first reply, with its topic buttons."""
+    expect(page.locator(".rw-response").first).to_contain_text(
+        "automated assistant", timeout=WAIT_MS
+    )
     expect(reply_button(page, "What is IOP?")).to_be_visible(timeout=WAIT_MS)
 
 
@@ -240,8 +247,7 @@ def test_the_chat_opened_before_its_socket_connects_still_greets(site: Stack, pa
     released = True
     for route in held:
         route.continue_()
-    expect(page.locator(".rw-response").first).to_contain_text("automated assistant")
-    expect(reply_button(page, "What is IOP?")).to_be_visible(timeout=WAIT_MS)
+    wait_for_greeting(page)
     say(page, "What is the weekly schedule?")
     wait_for_reply(page, first_sentence("schedule"))
     assert not [text for text in bot_texts(page) if "couldn't read" in text]

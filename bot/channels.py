@@ -204,18 +204,19 @@ class WebsiteSocketIOInput(SocketIOInput):
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: object) -> None:
             data = data if isinstance(data, dict) else {}
+            previous = self.joined.get(sid)
             session_id = data.get("session_id")
             if not isinstance(session_id, str) or not 1 <= len(session_id) <= MAX_SENDER_CHARS:
                 # Asked again without one, a socket keeps the conversation it has. rasa-webchat
                 # 1.0.1 opens a second socket when the chat is opened before the first one has
                 # connected, and both ask on the second: two new ids, and the widget sent its
                 # opening message under the first, which this socket no longer held.
-                session_id = self.joined.get(sid) or uuid.uuid4().hex
+                session_id = previous or uuid.uuid4().hex
             if self.session_persistence:
-                previous = self.joined.get(sid)
+                # noted before any await: the socket's next event may run while this one waits
+                self.joined[sid] = session_id
                 if previous is not None and previous != session_id:
                     await sio.leave_room(sid, previous, namespace=self.namespace)
-                self.joined[sid] = session_id
                 await sio.enter_room(sid, session_id, namespace=self.namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
 

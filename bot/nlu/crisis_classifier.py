@@ -49,6 +49,7 @@ from scipy.special import expit
 
 from bot.nlu.crisis_matcher import CLASSIFIER_SCORE_KEY as SCORE_KEY
 from bot.nlu.crisis_matcher import CRISIS_INTENT, FALLBACK_INTENT, set_crisis
+from bot.nlu.embedding_cache import cached_encode
 from bot.nlu.encoders import load_encoder, model_dir
 from bot.settings import REPO_ROOT
 
@@ -97,9 +98,11 @@ def clauses(text: str) -> list[str]:
 
 
 def training_texts(
-    training_data: TrainingData, corpora: list[Path] = ()
+    training_data: TrainingData, corpora: list[Path] = (), real: Path | None = None
 ) -> tuple[list[str], np.ndarray]:
-    """Texts and 0/1 labels: NLU examples by whether their intent is `crisis`, then the corpora.
+    """Texts and 0/1 labels: NLU examples by whether their intent is `crisis`, then the corpora,
+    then the training part of the real people's words in directory `real` (bot/nlu/real_data.py:
+    rows by their human label, distress counting as no crisis; off-topic questions).
 
     A text found with both labels keeps the crisis one (a miss costs more than a false alarm).
     """
@@ -114,6 +117,14 @@ def training_texts(
         for text in benign:
             labels.setdefault(text.strip(), 0)
         for text, _ in crisis:
+            labels[text.strip()] = 1
+    if real is not None:
+        from bot.nlu.real_data import crisis_training
+
+        crisis_texts, other_texts = crisis_training(real)
+        for text in other_texts:
+            labels.setdefault(text.strip(), 0)
+        for text in crisis_texts:
             labels[text.strip()] = 1
     texts = sorted(labels)  # a fixed order: the same data trains the same model
     return texts, np.array([labels[t] for t in texts], dtype=np.int64)
@@ -168,7 +179,7 @@ class CrisisModel:
         from sklearn.svm import SVC
 
         self.fit_vectorizers(texts)
-        embeddings = self._embed(texts)
+        embeddings = self._embed(texts, cached=True)
         plain = self._stack(embeddings, texts, 1.0)
         features = self._stack(embeddings, texts, self.embedding_weight)
         self.svm = SVC(
@@ -197,7 +208,11 @@ class CrisisModel:
     def _features(self, texts: list[str]) -> Any:
         return self._stack(self._embed(texts), texts, self.embedding_weight)
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def _embed(self, texts: list[str], cached: bool = False) -> np.ndarray:
+        """The encoders' embeddings side by side; `cached` for training texts only
+        (bot/nlu/embedding_cache.py), never for a user's message."""
+        if cached:
+            return np.hstack([cached_encode(e, texts) for e in self.encoders])
         return np.hstack([load_encoder(e).encode(texts) for e in self.encoders])
 
     def _stack(self, embeddings: np.ndarray, texts: list[str], weight: float) -> Any:
@@ -213,20 +228,38 @@ class CrisisModel:
     def score(self, texts: list[str]) -> np.ndarray:
         """Each text's crisis score (0.5 on the SVM's boundary): the highest over the whole
         text and its clauses, or the label of a training text it repeats word for word."""
+        return self.score_and_embed(texts)[0]
+
+    def score_and_embed(self, texts: list[str]) -> tuple[np.ndarray, dict[int, dict[str, Any]]]:
+        """`score`, and each scored text's whole-text embedding per encoder ({index: {name:
+        vector}}; none for a text that repeats a training text), for the components after this
+        one (the out-of-scope gate) to reuse instead of running the encoder again."""
         scores = np.zeros(len(texts))
-        pieces, owner = [], []
+        pieces, owner, whole = [], [], {}
         for index, text in enumerate(texts):
             label = self.known.get(normalise(text))
             if label is not None:
                 scores[index] = float(label)
                 continue
+            whole[index] = len(pieces)
             for piece in clauses(text):
                 pieces.append(piece)
                 owner.append(index)
+        embedded: dict[int, dict[str, Any]] = {}
         if pieces:
-            probabilities = expit(self.decision(self._features(pieces)))
+            embeddings = self._embed(pieces)
+            probabilities = expit(
+                self.decision(self._stack(embeddings, pieces, self.embedding_weight))
+            )
             np.maximum.at(scores, np.array(owner), probabilities)
-        return scores
+            widths = [load_encoder(e).dimension for e in self.encoders]
+            bounds = np.cumsum([0, *widths])
+            for index, row in whole.items():
+                embedded[index] = {
+                    name: embeddings[row, bounds[i] : bounds[i + 1]]
+                    for i, name in enumerate(self.encoders)
+                }
+        return scores, embedded
 
     def decision(self, features: Any) -> np.ndarray:
         """The SVM's signed margin for CSR `features` (`_features`), as `decision_function`
@@ -300,18 +333,22 @@ class CrisisClassifier(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """`corpora`: labelled files trained on besides the NLU data; `threshold`: the score
-        that escalates; `C`: the SVM's inverse regularisation strength; `encoders`: the
-        sentence encoders whose embeddings are features (bot/nlu/encoders.py);
-        `embedding_weight` and `gamma`: the RBF kernel's weight of the embedding distance against
-        the n-gram distances, and its width (CrisisModel.fit)."""
+        """`corpora`: labelled files trained on besides the NLU data; `real_data`: the directory
+        of real people's words (bot/nlu/real_data.py); `threshold`: the score that escalates
+        (`long_threshold` for a message over `long_chars` characters); `C`: the SVM's inverse
+        regularisation strength; `encoders`: the sentence encoders whose embeddings are features
+        (bot/nlu/encoders.py); `embedding_weight` and `gamma`: the RBF kernel's weight of the
+        embedding distance against the n-gram distances, and its width (CrisisModel.fit)."""
         return {
             "corpora": [str(CORPUS_FILE)],
             "threshold": 0.5,
+            "long_threshold": None,
+            "long_chars": 200,
             "C": 1.0,
             "encoders": ["mpnet"],
             "embedding_weight": 1.0,
             "gamma": 1.0,
+            "real_data": None,
         }
 
     @classmethod
@@ -320,6 +357,9 @@ class CrisisClassifier(GraphComponent, IntentClassifier):
         digest = hashlib.sha256()
         for path in corpus_paths(config):
             digest.update(path.read_bytes() if path.exists() else b"missing")
+        real = real_data_dir(config)
+        for path in sorted(real.glob("*.csv")) if real else []:
+            digest.update(path.name.encode() + path.read_bytes())
         for name in config.get("encoders") or []:
             digest.update(name.encode() + (model_dir(name) / "config.json").read_bytes())
         return digest.hexdigest()
@@ -336,6 +376,9 @@ class CrisisClassifier(GraphComponent, IntentClassifier):
         self._resource = resource
         self._model = model
         self._threshold = float(config.get("threshold", 0.5))
+        long_threshold = config.get("long_threshold")
+        self._long_threshold = self._threshold if long_threshold is None else float(long_threshold)
+        self._long_chars = int(config.get("long_chars", 200))
 
     @classmethod
     def create(
@@ -350,7 +393,9 @@ class CrisisClassifier(GraphComponent, IntentClassifier):
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fit on the NLU data and the corpora; persist with skops."""
-        texts, labels = training_texts(training_data, corpus_paths(self._config))
+        texts, labels = training_texts(
+            training_data, corpus_paths(self._config), real_data_dir(self._config)
+        )
         if labels.min(initial=0) == labels.max(initial=0):
             logger.warning("crisis classifier: training data needs crisis and other examples")
             return self._resource
@@ -382,21 +427,36 @@ class CrisisClassifier(GraphComponent, IntentClassifier):
             load_encoder(name)
         return cls(config, model_storage, resource, model)
 
+    def threshold_for(self, text: str) -> float:
+        """`threshold`, or `long_threshold` for a message over `long_chars` characters: a long
+        message has many clauses, and the highest-scoring one of a long sad but ordinary post
+        crosses 0.5 far more often than a short message does (bench/safety.py --real
+        calibration); below it, the safety question still asks."""
+        return self._long_threshold if len(text) > self._long_chars else self._threshold
+
     def process(self, messages: list[Message]) -> list[Message]:
-        """Score every message; at or above the threshold its intent becomes `crisis`."""
+        """Score every message; at or above its threshold its intent becomes `crisis`."""
         texts = [(m.get(TEXT) or "").strip() for m in messages]
         scored = [i for i, text in enumerate(texts) if text]
         if not scored or self._model is None:
             return messages
-        for index, score in zip(scored, self._model.score([texts[i] for i in scored]), strict=True):
+        scores, embedded = self._model.score_and_embed([texts[i] for i in scored])
+        for position, (index, score) in enumerate(zip(scored, scores, strict=True)):
             message = messages[index]
+            for name, vector in embedded.get(position, {}).items():
+                message.set(embedding_key(name), vector)  # not in the parse result
             score = round(float(score), 4)
             message.set(SCORE_KEY, score, add_to_output=True)
-            if score >= self._threshold:
+            if score >= self.threshold_for(texts[index]):
                 set_crisis(message, score)
             else:
                 _withdraw_crisis(message)
         return messages
+
+
+def embedding_key(encoder: str) -> str:
+    """The message attribute holding the whole text's embedding by `encoder`."""
+    return f"sentence_embedding_{encoder}"
 
 
 def default_gamma(features: Any) -> float:
@@ -416,6 +476,15 @@ def model_for(config: dict[str, Any]) -> CrisisModel:
 def fit_options(config: dict[str, Any]) -> dict[str, float]:
     """CrisisModel.fit's keyword arguments from the component config."""
     return {"c": float(config.get("C", 1.0)), "gamma": float(config.get("gamma", 1.0))}
+
+
+def real_data_dir(config: dict[str, Any]) -> Path | None:
+    """The component's `real_data` directory (data/real/), or None when it trains without."""
+    value = config.get("real_data")
+    if not value:
+        return None
+    path = Path(value)
+    return path if path.is_absolute() else REPO_ROOT / path
 
 
 def corpus_paths(config: dict[str, Any]) -> list[Path]:

@@ -24,6 +24,7 @@ from bot.nlu.crisis_classifier import (
     training_texts,
 )
 from bot.nlu.crisis_matcher import set_crisis
+from bot.nlu.encoders import load_encoder
 from bot.settings import REPO_ROOT
 
 MODEL = REPO_ROOT / "models" / "iop.tar.gz"
@@ -273,3 +274,30 @@ def test_rule_match_escalates_whatever_the_classifier_scores() -> None:
     assert result["intent"]["name"] == "crisis"
     assert result["crisis_match"]["category"] == "suicidal"
     assert SCORE_KEY in result
+
+
+def test_a_long_message_escalates_from_its_own_threshold(tmp_path: Path) -> None:
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    from bot.nlu.crisis_classifier import CrisisClassifier
+
+    config = {**CrisisClassifier.get_default_config(), "long_threshold": 0.6, "long_chars": 20}
+    component = CrisisClassifier(config, LocalModelStorage(tmp_path), Resource("c"))
+    assert component.threshold_for("short message") == 0.5
+    assert component.threshold_for("a message well over twenty characters") == 0.6
+    plain = CrisisClassifier(
+        CrisisClassifier.get_default_config(), LocalModelStorage(tmp_path), Resource("d")
+    )
+    assert plain.threshold_for("x" * 1000) == 0.5  # no long_threshold: one threshold
+
+
+def test_the_whole_text_embedding_is_handed_on_for_the_gate() -> None:
+    model = small_model()
+    texts = ["what time does group start? also i want to end my life", "i want to kill myself"]
+    scores, embedded = model.score_and_embed(texts)
+    np.testing.assert_allclose(scores, model.score(texts))
+    assert 1 not in embedded  # a training text word for word: its label, no encoder pass
+    np.testing.assert_allclose(
+        embedded[0]["mpnet"], load_encoder("mpnet").encode([texts[0]])[0], atol=1e-5
+    )

@@ -6,7 +6,12 @@ bench/heldout_b/, set c: bench/heldout_c/, set d: bench/heldout_d/, off-topic me
 FAQ answers count as right only when the ResponseSelector picks the right topic (`faq/<topic>`).
 Prints figures; asserts nothing.
 
-    .venv/bin/python bench/nlu.py [--set a|b|c|d] [--config config.yml] [--model m.tar.gz] [--json]
+`--set real --model m.tar.gz` parses real people's off-topic questions instead
+(bench/heldout_real/out_of_scope.csv; `--part calibration` for data/real/'s calibration part) and
+prints per source the share rejected and the share given an FAQ answer.
+
+    .venv/bin/python bench/nlu.py [--set a|b|c|d|real] [--config config.yml] [--model m.tar.gz]
+        [--json] [--part heldout|calibration]
 """
 
 from __future__ import annotations
@@ -121,7 +126,15 @@ def main() -> int:
     parser.add_argument("--model", type=Path, help="evaluate this model instead of training")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--errors", action="store_true", help="also list every miss")
-    parser.add_argument("--set", choices=sorted(HELDOUT_SETS), default="a", help="held-out set")
+    parser.add_argument(
+        "--set", choices=[*sorted(HELDOUT_SETS), "real"], default="a", help="held-out set"
+    )
+    parser.add_argument(
+        "--part",
+        choices=["heldout", "calibration"],
+        default="heldout",
+        help="with --set real: the real people's words' part (calibration chooses thresholds)",
+    )
     parser.add_argument("--save-model", type=Path, help="keep the trained model at this path")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
@@ -130,6 +143,10 @@ def main() -> int:
     configure_structlog(logging.WARNING)  # Rasa's debug log would print every parsed text
     os.chdir(REPO)  # the spaCy model path in config.yml is relative to the repository
 
+    if args.set == "real":
+        if args.model is None:
+            parser.error("--set real needs --model")
+        return real_off_topic(args.model, args.part, args.errors)
     train_seconds = None
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model
@@ -238,6 +255,48 @@ def main() -> int:
         for text, g, r in zip(texts, gold, results, strict=True):
             if norm(r[0]) != g:
                 print(f"  {g} -> {r[0]} {r[2]:.2f}: {text}")
+    return 0
+
+
+def real_off_topic(model: Path, part: str, errors: bool) -> int:
+    """Per source of real people's off-topic questions (bench/heldout_real/out_of_scope.csv;
+    the calibration part is data/real/'s): the share rejected (out_of_scope or the fallback), the
+    share given an FAQ answer, the topics most often wrongly answered. MedQuAD's questions about
+    substances are partly in the FAQ's domain: their line shows how they are answered."""
+    from bot.nlu import real_data
+
+    directory = real_data.HELDOUT_DIR if part == "heldout" else real_data.TRAIN_DIR
+    sources = (*real_data.OFF_TOPIC_SOURCES, "medquad_substance")
+    rows = real_data.off_topic(directory, [part], sources=sources)
+    parses, times = asyncio.run(parse_all(model, [r["text"] for r in rows]))
+    print(f"real off-topic questions, {part} part (rejected = out_of_scope or nlu_fallback)")
+    print(f"  {'source':18s} {'n':>5s} {'rejected':>9s} {'faq':>6s} {'other':>6s}  top answers")
+    by_source: dict[str, list[str]] = {}
+    for row, parse in zip(rows, parses, strict=True):
+        final = predicted(parse)[0]
+        label = "rejected" if final in REJECTED else final
+        by_source.setdefault(row["source"], []).append(label)
+        if errors and label != "rejected":
+            print(f"  ANSWERED ({row['source']} -> {label}): {row['text']}")
+    pooled = [
+        label
+        for source, labels in by_source.items()
+        if source in real_data.OFF_TOPIC_SOURCES and not source.startswith("medquad")
+        for label in labels
+    ]
+    for source, labels in [*sorted(by_source.items()), ("pooled (real phrasing)", pooled)]:
+        n = len(labels)
+        rejected = labels.count("rejected")
+        faq = sum(label.startswith("faq/") for label in labels)
+        top = Counter(label for label in labels if label != "rejected").most_common(3)
+        print(
+            f"  {source:18s} {n:5d} {rejected / n:9.3f} {faq / n:6.3f}"
+            f" {(n - rejected - faq) / n:6.3f}  {', '.join(f'{k} {v}' for k, v in top)}"
+        )
+    print(
+        f"parse latency p50 {percentile(times, 50) * 1000:.1f} ms,"
+        f" p95 {percentile(times, 95) * 1000:.1f} ms"
+    )
     return 0
 
 

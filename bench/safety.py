@@ -22,9 +22,16 @@ forms do (actions/forms.py: a crisis interrupts a form unless it is a word or th
 the classifier called a crisis and that answers the question), and prints recall at the worst
 question and the crises a form would take as its answer.
 
+`--real heldout|calibration|train` measures on real people's words instead (bot/nlu/real_data.py:
+posts read one by one as crisis, distress or ordinary, and off-topic questions), per source, per
+label and per length: escalated (the full crisis reply), asked (the safety question), either.
+Thresholds are chosen on `calibration` (with `--calibration` for the score bands); `heldout`
+(bench/heldout_real/) is never trained or tuned on.
+
     .venv/bin/python bench/safety.py [--model models/iop.tar.gz]
         [--set messages|dev|heldout|blind|blind2|...|blind13[,another,...]]
         [--file other.yml] [--misses] [--all] [--calibration] [--mid-form]
+        [--real heldout|calibration|train]
 """
 
 from __future__ import annotations
@@ -164,11 +171,83 @@ def training_set() -> set[str]:
     from rasa.shared.nlu.training_data.loading import load_data
 
     from bot.nlu import pipeline_entry
-    from bot.nlu.crisis_classifier import corpus_paths, normalise, training_texts
+    from bot.nlu.crisis_classifier import corpus_paths, normalise, real_data_dir, training_texts
 
-    paths = corpus_paths(pipeline_entry("CrisisClassifier"))
-    texts, _ = training_texts(load_data(str(REPO / "data" / "nlu")), paths)
+    entry = pipeline_entry("CrisisClassifier")
+    texts, _ = training_texts(
+        load_data(str(REPO / "data" / "nlu")), corpus_paths(entry), real_data_dir(entry)
+    )
     return {normalise(text) for text in texts}
+
+
+LENGTHS = ((0, 140, "short"), (141, 400, "medium"), (401, 10**6, "long"))
+
+
+def real_report(model: Path, part: str, misses: bool, bands: bool = False) -> int:
+    """Per source of real people's words (bot/nlu/real_data.py; `heldout` is never trained or
+    tuned on): recall on the posts read as a crisis (escalated, or asked the direct safety
+    question), and on the rest the share that gets the full crisis reply or the question; by
+    label and by length."""
+    from bot.nlu import real_data
+    from bot.policies import configured_floor
+
+    directory = real_data.HELDOUT_DIR if part == "heldout" else real_data.TRAIN_DIR
+    rows = real_data.labelled(directory, [part])
+    rows += [
+        {**r, "human_label": "off-topic"}
+        for r in real_data.off_topic(
+            directory, [part], sources=(*real_data.OFF_TOPIC_SOURCES, "medquad_substance")
+        )
+    ]
+    scored = asyncio.run(classify(model, [r["text"] for r in rows]))
+    floor = configured_floor()
+    print(
+        f"real people's words, {part} part; escalated = the full crisis reply and an urgent"
+        f" flag; asked = the safety question (score >= {floor}, not escalated)"
+    )
+    print(
+        f"  {'source':18s} {'label':10s} {'n':>5s} {'escalated':>10s} {'asked':>7s} {'either':>7s}"
+    )
+    groups: dict[tuple[str, str], list[tuple[bool, bool]]] = {}
+    lengths: dict[tuple[str, str], list[tuple[bool, bool]]] = {}
+    for row, (hit, _, score, _) in zip(rows, scored, strict=True):
+        result = (hit, not hit and score >= floor)
+        groups.setdefault((row["source"], row["human_label"]), []).append(result)
+        size = next(name for low, high, name in LENGTHS if low <= len(row["text"]) <= high)
+        lengths.setdefault((row["human_label"], size), []).append(result)
+        if misses and (
+            (row["human_label"] == "crisis" and not any(result))
+            or (row["human_label"] != "crisis" and hit)
+        ):
+            kind = "MISSED" if row["human_label"] == "crisis" else "FULL REPLY"
+            print(f"{kind} ({row['source']} {row['human_label']} {score:.2f}): {row['text']}")
+
+    def line(name: str, label: str, results: list[tuple[bool, bool]]) -> None:
+        n = len(results)
+        hit, asked = sum(h for h, _ in results), sum(a for _, a in results)
+        print(
+            f"  {name:18s} {label:10s} {n:5d} {hit / n:10.3f} {asked / n:7.3f}"
+            f" {(hit + asked) / n:7.3f}"
+        )
+
+    for (source, label), results in sorted(groups.items()):
+        line(source, label, results)
+    print("  by length (characters: short <= 140 < medium <= 400 < long), every source:")
+    for (label, size), results in sorted(lengths.items()):
+        line(size, label, results)
+    if bands:
+        pairs = {
+            label: [
+                (hit, float(score))
+                for row, (hit, _, score, _) in zip(rows, scored, strict=True)
+                if row["human_label"] == label
+            ]
+            for label in ("crisis", "distress", "ordinary")
+        }
+        for label in ("distress", "ordinary"):
+            print(f"score bands, crises against {label} (look-alikes = {label}):")
+            calibration(pairs["crisis"], pairs[label])
+    return 0
 
 
 def main() -> int:
@@ -187,7 +266,19 @@ def main() -> int:
     parser.add_argument(
         "--mid-form", action="store_true", help="recall as an answer to every question of a form"
     )
+    parser.add_argument(
+        "--real",
+        choices=["heldout", "calibration", "train"],
+        help="per-source figures on real people's words (bench/heldout_real/, data/real/)",
+    )
     args = parser.parse_args()
+    if args.real:
+        logging.disable(logging.WARNING)
+        from rasa.utils.log_utils import configure_structlog
+
+        configure_structlog(logging.WARNING)
+        os.chdir(REPO)
+        return real_report(args.model, args.real, args.misses, args.calibration)
     unknown = [name for name in args.set.split(",") if name not in SETS]
     if unknown and not args.file:
         parser.error(f"unknown set {', '.join(unknown)} (known: {', '.join(SETS)})")

@@ -10,7 +10,7 @@ model=models/iop.tar.gz
 stamp=models/iop.fingerprint
 fingerprint=$(
   {
-    find data -type f -name '*.yml' | LC_ALL=C sort
+    find data -type f \( -name '*.yml' -o -name '*.csv' \) | LC_ALL=C sort
     # the NLU components' code trains into the model too, and so do the files config.yml names
     # (the crisis classifier's corpora); an evaluation-only set in tests/safety/ does not
     find bot/nlu -type f -name '*.py' | LC_ALL=C sort

@@ -54,8 +54,11 @@ def test_crisis_classifier_inputs_are_training_inputs(tmp_path: Path) -> None:
     root = copy_project(tmp_path)
     first = fingerprint(root)
     (root / "tests" / "safety" / "blind9.yml").write_text("crisis: {}\nbenign: []\n")
+    (root / "bench" / "heldout_real").mkdir(parents=True, exist_ok=True)
+    (root / "bench" / "heldout_real" / "cssrs.csv").write_text("held out, never trained\n")
     assert fingerprint(root) == first
     for path in (
+        root / "data" / "real" / "cssrs.csv",
         root / "bot" / "nlu" / "crisis_corpus.yml",
         root / "tests" / "safety" / "dev.yml",
         root / "bot" / "nlu" / "crisis_classifier.py",

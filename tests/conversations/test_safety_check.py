@@ -172,7 +172,9 @@ def test_not_asked_after_an_answer_to_the_screenings_own_suicide_question(
     # Consent, no wish to be dead, no thoughts, yes to ever having prepared: "within 3 months?"
     for message in ["/start_assessment", "Yes", "No", "No", "Yes"]:
         chat.say(message)
-    history = "no, it was 2 years ago, I had a rope in the garage"  # scores in the band
+    # scores in the band (0.40; "...I had a rope in the garage" escalates since the crisis
+    # classifier trains on real posts)
+    history = "no, it was 2 years ago, I had pills saved up in the garage"
     replies = chat.say(history)
     # The screening just asked about suicide itself: it goes on to its next question.
     assert not asked(replies), f"safety question after the screening's own ({history!r})"

@@ -83,10 +83,16 @@ Events = list[dict[str, Any]]
 
 
 def should_ask(
-    tracker: DialogueStateTracker, floor: float, every: int, events: Events | None = None
+    tracker: DialogueStateTracker,
+    floor: float,
+    every: int,
+    events: Events | None = None,
+    repeat_from: float | None = None,
 ) -> bool:
     """Whether the latest user message calls for the safety question (pure; unit-tested);
-    `events`: `recent_events(tracker, every)` when the caller has them already."""
+    `events`: `recent_events(tracker, every)` when the caller has them already. A message
+    scored at `repeat_from` or more (a long message the crisis classifier's long_threshold kept
+    from escalating) is asked about even soon after an earlier question."""
     latest = tracker.latest_message
     if latest is None or (latest.intent or {}).get("name") == CRISIS_INTENT:
         return False
@@ -102,6 +108,8 @@ def should_ask(
         return False  # "Nothing" from the check-in's trigger buttons is our word, not theirs
     if not tracker.active_loop_name and safety_check.ends_with_yes_no_question(events):
         return False  # "shall we call you back?" is waiting for its own yes or no
+    if repeat_from is not None and float(score) >= repeat_from:
+        return True
     users = 0
     for event in reversed(events):
         if event.get("event") == "user":
@@ -181,11 +189,13 @@ class SafetyCheckRulePolicy(RulePolicy):
     def get_default_config() -> dict[str, Any]:
         """RulePolicy's, plus `safety_check_floor` (the crisis classifier's score from which the
         question is asked; at or above the classifier's threshold the message is a crisis) and
-        `safety_check_every` (at most once in this many user messages)."""
+        `safety_check_every` (at most once in this many user messages, unless the score is at
+        `safety_check_repeat_from` or more)."""
         return {
             **RulePolicy.get_default_config(),
             "safety_check_floor": 0.4,
             "safety_check_every": 3,
+            "safety_check_repeat_from": None,
         }
 
     def train(
@@ -226,7 +236,13 @@ class SafetyCheckRulePolicy(RulePolicy):
         if (
             prediction.max_confidence_index == listen
             and prediction.max_confidence >= 1.0
-            and should_ask(tracker, float(self.config["safety_check_floor"]), every, events)
+            and should_ask(
+                tracker,
+                float(self.config["safety_check_floor"]),
+                every,
+                events,
+                self.config.get("safety_check_repeat_from"),
+            )
         ):
             return self._only(SAFETY_CHECK_ACTION, domain)
         return prediction

@@ -247,17 +247,15 @@ class CrisisModel:
                 owner.append(index)
         embedded: dict[int, dict[str, Any]] = {}
         if pieces:
-            embeddings = self._embed(pieces)
+            parts = [load_encoder(e).encode(pieces) for e in self.encoders]
+            embeddings = np.hstack(parts)
             probabilities = expit(
                 self.decision(self._stack(embeddings, pieces, self.embedding_weight))
             )
             np.maximum.at(scores, np.array(owner), probabilities)
-            widths = [load_encoder(e).dimension for e in self.encoders]
-            bounds = np.cumsum([0, *widths])
             for index, row in whole.items():
                 embedded[index] = {
-                    name: embeddings[row, bounds[i] : bounds[i + 1]]
-                    for i, name in enumerate(self.encoders)
+                    name: part[row] for name, part in zip(self.encoders, parts, strict=True)
                 }
         return scores, embedded
 

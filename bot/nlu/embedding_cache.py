@@ -3,8 +3,8 @@
 Training embeds every training text with the sentence encoder (several thousand texts, most of
 the crisis classifier's training time). The texts rarely change between two trainings, so their
 embeddings are kept under models/cache/ (git-ignored), one file per encoder: the key is the
-SHA-256 of the text, and the file's name carries a digest of the encoder's configuration, its
-runtime and the graph version, so another encoder or a rebuilt graph never reads stale vectors.
+SHA-256 of the text, and the file's name carries a digest of the encoder's configuration and
+the ONNX graph version, so another encoder or a rebuilt graph never reads stale vectors.
 Used for training texts only: a user's message is never written to disk, not even as a vector.
 """
 
@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import threading
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,7 @@ def _read(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as stored:
             return stored["keys"], stored["vectors"]
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return np.zeros((0, 32), dtype=np.uint8), np.zeros((0, 0), dtype=np.float32)
 
 
@@ -68,7 +69,7 @@ def cached_encode(name: str, texts: list[str], directory: Path = CACHE_DIR) -> n
             )
             vectors = new if not len(vectors) else np.vstack([vectors, new])
             keys = np.vstack([keys, new_keys])
-            index.update({k: len(index) + i for i, (k, _) in enumerate(missing)})
+            index.update({k: len(keys) - len(missing) + i for i, (k, _) in enumerate(missing)})
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(f".{os.getpid()}.tmp.npz")
             np.savez(partial, keys=keys, vectors=vectors.astype(np.float32))

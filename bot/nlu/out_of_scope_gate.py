@@ -73,7 +73,7 @@ def bank_examples(
 ) -> tuple[list[str], list[bool], list[bool]]:
     """(texts, off topic?, FAQ?) of the NLU examples (crisis left out: the gate never judges a
     crisis) and the real off-topic questions of the training part."""
-    from bot.nlu.real_data import off_topic
+    from bot.nlu.real_data import GATE_SOURCES, off_topic
 
     seen: dict[str, tuple[bool, bool]] = {}
     for example in training_data.intent_examples:
@@ -82,7 +82,7 @@ def bank_examples(
         if text and intent != CRISIS_INTENT:
             seen.setdefault(text, (intent == OUT_OF_SCOPE, intent == FAQ))
     if real is not None:
-        for row in off_topic(real):
+        for row in off_topic(real, sources=GATE_SOURCES):
             seen.setdefault(row["text"].strip(), (True, False))
     texts = sorted(seen)
     return texts, [seen[t][0] for t in texts], [seen[t][1] for t in texts]
@@ -125,14 +125,20 @@ class OutOfScopeGate(GraphComponent, IntentClassifier):
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        """Retrain when the real off-topic questions change."""
+        """Retrain when the real off-topic questions, their sources or the encoder change."""
         import hashlib
 
+        from bot.nlu.encoders import model_dir
+        from bot.nlu.real_data import GATE_SOURCES
+
+        digest = hashlib.sha256(",".join(GATE_SOURCES).encode())
         real = real_data_dir(config)
         path = real / "out_of_scope.csv" if real else None
-        if path is None or not path.is_file():
-            return None
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        if path is not None and path.is_file():
+            digest.update(path.read_bytes())
+        encoder = str(config.get("encoder", "mpnet"))
+        digest.update((model_dir(encoder) / "config.json").read_bytes())
+        return digest.hexdigest()
 
     def __init__(
         self,

@@ -73,6 +73,12 @@ def labelled(directory: Path = TRAIN_DIR, parts: Iterable[str] = ("train",)) -> 
     return out
 
 
+# The gate's bank leaves out MedQuAD's "what to do in case of emergency or overdose of X"
+# templates: an overdose question must never be near "I can't help with that". They stay hard
+# negatives of the crisis classifier (informational, nobody in danger).
+GATE_SOURCES = tuple(s for s in OFF_TOPIC_SOURCES if s != "medquad_overdose")
+
+
 def off_topic(
     directory: Path = TRAIN_DIR, parts: Iterable[str] = ("train",), sources=OFF_TOPIC_SOURCES
 ) -> list[dict[str, str]]:

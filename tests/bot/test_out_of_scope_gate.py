@@ -121,3 +121,18 @@ def test_bank_survives_the_model_archive(tmp_path, monkeypatch) -> None:
     assert loaded._bank is not None and len(loaded._bank.vectors) == 2
     assert loaded._bank.off_topic.tolist() == [False, True]
     assert loaded._bank.faq.tolist() == [True, False]
+
+
+def test_the_shipped_gate_never_rejects_a_crisis_a_person_or_a_craving(tmp_path) -> None:
+    from bot.nlu import pipeline_entry
+    from bot.policies import configured_floor
+
+    entry = pipeline_entry("OutOfScopeGate")
+    assert {"crisis", "request_human", "craving_now"} <= set(entry["ungated"])
+    # the gate stands aside exactly where the safety question takes over
+    assert entry["safety_floor"] == configured_floor()
+    shipped = gate(tmp_path, **{k: v for k, v in entry.items() if k != "name"})
+    for intent in ("crisis", "request_human", "craving_now"):
+        m = message(intent, unit(0, 1, 0))
+        shipped.process([m])
+        assert intent_of(m) == intent

@@ -325,3 +325,24 @@ def test_an_untroubling_message_gets_the_rules_alone(policy: SafetyCheckRulePoli
 def test_restart_still_restarts(policy: SafetyCheckRulePolicy) -> None:
     # Rasa warns at training that RulePolicy is missing: it looks for the exact class.
     assert predicted(policy, tracker(said("/restart", "restart"))) == "action_restart"
+
+
+def test_a_message_at_the_repeat_score_is_asked_about_even_soon_after_a_question() -> None:
+    """A long message the classifier's long_threshold kept from escalating (0.5 to 0.6) must
+    not go without both the crisis reply and the question."""
+    asked = [*said("so tired of all of it", "faq", 0.42), ActionExecuted(SAFETY_CHECK_ACTION)]
+    long_worrying = said("a long message " * 20, "distress", 0.55)
+    state = tracker(asked, said("no", "deny"), long_worrying)
+    assert not should_ask(state, FLOOR, EVERY)
+    assert should_ask(state, FLOOR, EVERY, repeat_from=0.5)
+    below = tracker(asked, said("no", "deny"), said("meh", "faq", 0.45))
+    assert not should_ask(below, FLOOR, EVERY, repeat_from=0.5)
+
+
+def test_the_shipped_config_asks_long_messages_the_classifier_kept_from_escalating() -> None:
+    from bot.nlu import pipeline_entry
+
+    policy = pipeline_entry("SafetyCheckRulePolicy", "policies")
+    classifier = pipeline_entry("CrisisClassifier")
+    assert policy["safety_check_repeat_from"] <= classifier["threshold"]
+    assert classifier["long_threshold"] >= classifier["threshold"]

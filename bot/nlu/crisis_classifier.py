@@ -208,12 +208,16 @@ class CrisisModel:
     def _features(self, texts: list[str]) -> Any:
         return self._stack(self._embed(texts), texts, self.embedding_weight)
 
-    def _embed(self, texts: list[str], cached: bool = False) -> np.ndarray:
-        """The encoders' embeddings side by side; `cached` for training texts only
+    def _encode(self, texts: list[str], cached: bool = False) -> list[np.ndarray]:
+        """Each encoder's embeddings; `cached` for training texts only
         (bot/nlu/embedding_cache.py), never for a user's message."""
         if cached:
-            return np.hstack([cached_encode(e, texts) for e in self.encoders])
-        return np.hstack([load_encoder(e).encode(texts) for e in self.encoders])
+            return [cached_encode(e, texts) for e in self.encoders]
+        return [load_encoder(e).encode(texts) for e in self.encoders]
+
+    def _embed(self, texts: list[str], cached: bool = False) -> np.ndarray:
+        """The encoders' embeddings side by side."""
+        return np.hstack(self._encode(texts, cached))
 
     def _stack(self, embeddings: np.ndarray, texts: list[str], weight: float) -> Any:
         """CSR features: the embeddings times sqrt(weight) (so that squared distances between
@@ -247,7 +251,7 @@ class CrisisModel:
                 owner.append(index)
         embedded: dict[int, dict[str, Any]] = {}
         if pieces:
-            parts = [load_encoder(e).encode(pieces) for e in self.encoders]
+            parts = self._encode(pieces)
             embeddings = np.hstack(parts)
             probabilities = expit(
                 self.decision(self._stack(embeddings, pieces, self.embedding_weight))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from bot.settings import get_settings
 
@@ -59,3 +59,21 @@ def _engine(url: str) -> Engine:
 @lru_cache(maxsize=8)
 def _sessionmaker(url: str) -> sessionmaker:
     return sessionmaker(bind=_engine(url), class_=Session, future=True, expire_on_commit=False)
+
+
+def savepoint(session: Session) -> SessionTransaction:
+    """`session.begin_nested()` that nests on SQLite too.
+
+    pysqlite opens a transaction only before a write, so a SAVEPOINT issued first would be the
+    outermost one and its RELEASE would commit on its own, whatever the caller's transaction
+    does next (a flag would outlive the rollback of the check-in it belongs to). Here the
+    transaction is begun first, taking the write lock the savepoint's insert needs anyway
+    (waiting up to busy_timeout; read every earlier result in full first, as SQLite refuses at
+    once to begin while a half-read statement holds an old snapshot).
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        raw = connection.connection.dbapi_connection
+        if not raw.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    return session.begin_nested()

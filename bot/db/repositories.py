@@ -10,6 +10,7 @@ from sqlalchemy import case, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.db.engine import savepoint
 from bot.db.models import FLAG_KINDS, FLAG_SEVERITIES, Assessment, CheckIn, Flag
 
 _SEVERITY_ORDER = case({s: i for i, s in enumerate(FLAG_SEVERITIES)}, value=Flag.severity)
@@ -31,7 +32,7 @@ def _add_once(session: Session, row: Flag | Assessment | CheckIn) -> tuple[Any, 
     if existing is not None:
         return existing, False
     try:
-        with session.begin_nested():
+        with savepoint(session):
             session.add(row)
     except IntegrityError:
         return _by_dedup_key(session, model, row.dedup_key), False

@@ -244,3 +244,27 @@ def test_save_assessment_stores_one_row_and_one_flag_even_if_retried(database_ur
             ("assessment_followup", "urgent", rows[0].id)
         ]
         assert "Sam" not in flags[0].reason and "555" not in flags[0].reason
+
+
+def test_a_rolled_back_check_in_leaves_no_flag(database_url: str) -> None:
+    """open_flag's savepoint nests in the caller's transaction on SQLite too (pysqlite once let
+    the savepoint's RELEASE commit the flag on its own)."""
+    pid = add_participant(database_url)
+    with get_sessionmaker(database_url)() as session:
+        with session.begin():
+            session.execute(select(CheckIn)).all()
+            open_flag(
+                session,
+                kind="high_craving",
+                severity="high",
+                conversation_id="conv-1",
+                reason="Craving 9/10",
+                dedup_key="rolled-back",
+                participant_id=pid,
+            )
+            session.add(checkin(pid))
+            session.flush()
+            session.rollback()
+    with get_sessionmaker(database_url)() as session:
+        assert session.execute(select(Flag)).all() == []
+        assert session.execute(select(CheckIn)).all() == []

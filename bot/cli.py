@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -60,20 +61,34 @@ def cmd_init_db(args: argparse.Namespace) -> int:
 def cmd_enroll(args: argparse.Namespace) -> int:
     """Enroll a participant and print their personal check-in link (shown only this once)."""
     from bot.participants import enroll
+    from bot.reminders import clock_text, parse_clock, set_reminder
 
+    remind_at = None
+    if args.remind_at:
+        remind_at = parse_clock(args.remind_at)
+        if remind_at is None or not args.email:
+            return _fail("--remind-at needs a time such as 19:00 or 7pm, and --email", 2)
     try:
         with _database_session() as session:
             enrollment = enroll(session, args.name)
-    except ValueError as exc:
+            if remind_at is not None:
+                reminder = set_reminder(
+                    session,
+                    enrollment.participant_id,
+                    local_time=remind_at,
+                    email=args.email,
+                    timezone=args.timezone,
+                )
+    except ValueError as exc:  # ReminderError too: nothing is stored
         return _fail(str(exc), 2)
-    _print(
-        {
-            "participant_id": enrollment.participant_id,
-            "token": enrollment.token,
-            "link": enrollment.link,
-        },
-        args.json,
-    )
+    result = {
+        "participant_id": enrollment.participant_id,
+        "token": enrollment.token,
+        "link": enrollment.link,
+    }
+    if remind_at is not None:
+        result["reminder"] = f"daily at {clock_text(remind_at)} ({reminder.timezone})"
+    _print(result, args.json)
     return 0
 
 
@@ -186,8 +201,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         action_port=args.action_port,
         staff_port=args.staff_port or None,
         web_port=args.web_port or None,
+        worker=True,
         log_dir=settings.var_dir / "log",
     )
+    if args.staff_port and "IOP_STAFF_URL" not in os.environ:
+        # alerts link to the staff app this command starts
+        stack.extra_env["IOP_STAFF_URL"] = stack.staff_url
     print(
         "starting the action server, Rasa, the staff app and the website (about 30 s) ...",
         flush=True,
@@ -202,6 +221,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "rest_webhook": f"{stack.rasa_url}/webhooks/rest/webhook",
         "action_server": stack.action_url,
         "logs": str(stack.log_dir),
+        "alert_channels": ", ".join(settings.alerts.channels) or "none (see README: Alerts)",
     }
     if args.demo:
         urls.update(_demo_logins())
@@ -226,6 +246,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Send alerts and reminders until stopped (`serve` starts one with the stack)."""
+    import logging
+    import threading
+
+    from bot.alerts.worker import Worker
+    from bot.db.migrate import upgrade
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    upgrade()
+    worker = Worker()
+    if args.once:
+        _print(worker.run_once(), args.json)
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    worker.run_forever(stop, interval=args.interval)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every command."""
     common = argparse.ArgumentParser(add_help=False)
@@ -242,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
         "enroll", parents=[common], help="enroll a participant, print their check-in link"
     )
     enroll.add_argument("--name", required=True, help="how staff will see the participant")
+    enroll.add_argument("--email", help="for daily check-in reminders (with --remind-at)")
+    enroll.add_argument("--remind-at", help="daily reminder time, e.g. 19:00 or 7pm")
+    enroll.add_argument("--timezone", help="the participant's, e.g. America/Chicago")
     enroll.set_defaults(func=cmd_enroll)
 
     revoke = commands.add_parser("revoke", parents=[common], help="revoke a participant's link")
@@ -268,6 +314,13 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--days", type=int, help="default: retention_days in content/clinic.yml")
     purge.add_argument("--dry-run", action="store_true", help="count only, delete nothing")
     purge.set_defaults(func=cmd_purge)
+
+    worker = commands.add_parser(
+        "worker", parents=[common], help="send staff alerts and participant reminders"
+    )
+    worker.add_argument("--once", action="store_true", help="one pass, then exit")
+    worker.add_argument("--interval", type=float, default=2.0, help="seconds between passes")
+    worker.set_defaults(func=cmd_worker)
 
     serve = commands.add_parser(
         "serve",

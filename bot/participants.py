@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.db.models import Participant, utcnow
+from bot.db.models import MailLink, Participant, utcnow
 from bot.settings import get_settings
 
 TOKEN_BYTES = 32
@@ -64,6 +65,7 @@ def new_participant_link(session: Session, participant_id: int) -> Enrollment | 
     token = secrets.token_urlsafe(TOKEN_BYTES)
     participant.token_hash = hash_token(token)
     participant.revoked_at = None
+    _drop_checkin_links(session, participant_id)
     return Enrollment(participant.id, token, checkin_link(token))
 
 
@@ -74,7 +76,17 @@ def revoke(session: Session, participant_id: int) -> bool:
         return False
     if participant.revoked_at is None:
         participant.revoked_at = utcnow()
+    _drop_checkin_links(session, participant_id)
     return True
+
+
+def _drop_checkin_links(session: Session, participant_id: int) -> None:
+    """A replaced or revoked link ends the reminder e-mails' check-in links with it."""
+    session.execute(
+        delete(MailLink).where(
+            MailLink.participant_id == participant_id, MailLink.purpose == "checkin"
+        )
+    )
 
 
 def protect_metadata(metadata: dict | None) -> dict | None:
@@ -101,13 +113,27 @@ def resolve_token(session: Session, token: object) -> Participant | None:
     return resolve_token_hash(session, hash_token(token))
 
 
-def resolve_token_hash(session: Session, token_hash: object) -> Participant | None:
-    """The active participant for a token hash from protected metadata, or None."""
+def resolve_token_hash(
+    session: Session, token_hash: object, now: datetime | None = None
+) -> Participant | None:
+    """The active participant for a token hash from protected metadata, or None (`now`: the
+    time a reminder's check-in link is checked against, default the current one)."""
     if not isinstance(token_hash, str) or len(token_hash) != 64:
         return None
     participant = session.execute(
         select(Participant).where(Participant.token_hash == token_hash)
     ).scalar_one_or_none()
+    if participant is None:
+        # A reminder e-mail's check-in link stands for the token until it expires.
+        participant = session.execute(
+            select(Participant)
+            .join(MailLink, MailLink.participant_id == Participant.id)
+            .where(
+                MailLink.token_hash == token_hash,
+                MailLink.purpose == "checkin",
+                MailLink.expires_at > (now or utcnow()),
+            )
+        ).scalar_one_or_none()
     if participant is None or participant.revoked_at is not None:
         return None
     return participant

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -182,6 +184,83 @@ class Settings:
     # Rasa's conversation locks: in memory for one Rasa process (the default run); a Redis URL
     # (redis://host:6379/1) when several Rasa processes share the tracker store.
     lock_store_url: str | None = None
+    alerts: AlertSettings = field(default_factory=lambda: AlertSettings())
+
+
+WEBHOOK_FORMATS = ("json", "slack", "teams")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Where urgent and high flags are alerted (SPEC §4.1) and how reminders are mailed."""
+
+    # repr=False: the URLs may hold secrets (a token in the path, a password)
+    webhook_url: str | None = field(default=None, repr=False)
+    # json: SPEC §4.1's fields; slack / teams: {"text": ...}, what their incoming webhooks take.
+    webhook_format: str = "json"
+    # smtp://host:port (plain), smtp+starttls://... (STARTTLS required), smtps://... (TLS);
+    # user:password@ in the URL logs in.
+    smtp_url: str | None = field(default=None, repr=False)
+    email_to: tuple[str, ...] = ()
+    # Neutral on purpose: a reminder's sender must not tell a shared inbox about treatment.
+    mail_from: str = "no-reply@localhost"
+    repeat_minutes: int = 10
+    # The staff app's address as staff reach it, for the link in every alert.
+    staff_url: str = "http://127.0.0.1:8000"
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The alert channels configured: webhook and/or email."""
+        found = []
+        if self.webhook_url:
+            found.append("webhook")
+        if self.smtp_url and self.email_to:
+            found.append("email")
+        return tuple(found)
+
+
+def load_alert_settings(env: Mapping[str, str]) -> AlertSettings:
+    """Alert and mail settings from the environment, checked."""
+    webhook = (env.get("IOP_ALERT_WEBHOOK_URL") or "").strip() or None
+    if webhook and urlsplit(webhook).scheme not in ("http", "https"):
+        raise SettingsError("IOP_ALERT_WEBHOOK_URL must be an http(s) URL")
+    fmt = (env.get("IOP_ALERT_WEBHOOK_FORMAT") or "json").strip().lower()
+    if fmt not in WEBHOOK_FORMATS:
+        raise SettingsError(f"IOP_ALERT_WEBHOOK_FORMAT must be one of {', '.join(WEBHOOK_FORMATS)}")
+    smtp = (env.get("IOP_SMTP_URL") or "").strip() or None
+    if smtp:
+        parts = urlsplit(smtp)
+        if parts.scheme not in ("smtp", "smtp+starttls", "smtps"):
+            raise SettingsError("IOP_SMTP_URL must look like smtp://host:port")
+        if parts.username and parts.scheme == "smtp" and parts.hostname not in LOOPBACK_HOSTS:
+            raise SettingsError(
+                "IOP_SMTP_URL logs in without TLS: use smtp+starttls:// or smtps://"
+            )
+    recipients = tuple(
+        a.strip() for a in (env.get("IOP_ALERT_EMAIL_TO") or "").split(",") if a.strip()
+    )
+    for address in recipients:
+        if "@" not in address or any(c.isspace() or c in "<>\r\n" for c in address):
+            raise SettingsError("IOP_ALERT_EMAIL_TO must be comma-separated e-mail addresses")
+    repeat = (env.get("IOP_ALERT_REPEAT_MINUTES") or "10").strip()
+    if not repeat.isdigit() or not 1 <= int(repeat) <= 1440:
+        raise SettingsError("IOP_ALERT_REPEAT_MINUTES must be a whole number from 1 to 1440")
+    mail_from = (env.get("IOP_MAIL_FROM") or "").strip() or AlertSettings.mail_from
+    if "@" not in mail_from or any(c in mail_from for c in "\r\n"):
+        raise SettingsError("IOP_MAIL_FROM must be one e-mail address (with a name if you like)")
+    staff_url = (env.get("IOP_STAFF_URL") or AlertSettings.staff_url).strip().rstrip("/")
+    if urlsplit(staff_url).scheme not in ("http", "https"):
+        raise SettingsError("IOP_STAFF_URL must be an http(s) URL")
+    return AlertSettings(
+        webhook_url=webhook,
+        webhook_format=fmt,
+        smtp_url=smtp,
+        email_to=recipients,
+        mail_from=mail_from,
+        repeat_minutes=int(repeat),
+        staff_url=staff_url,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -204,4 +283,5 @@ def get_settings() -> Settings:
         # The public website's address, for participants' check-in links.
         website_url=os.environ.get("IOP_WEBSITE_URL", "http://127.0.0.1:8080").rstrip("/"),
         lock_store_url=os.environ.get("LOCK_STORE_URL") or None,
+        alerts=load_alert_settings(os.environ),
     )

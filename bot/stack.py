@@ -40,7 +40,8 @@ class Service:
 
     name: str
     command: list[str]
-    ready_url: str
+    # None: ready once the process has stayed up for a moment (the worker serves no HTTP).
+    ready_url: str | None
     log_path: Path
     process: subprocess.Popen | None = field(default=None, repr=False)
 
@@ -63,6 +64,11 @@ class Service:
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
                 raise StackError(f"{self.name} exited during start-up; see {self.log_path}")
+            if self.ready_url is None:
+                time.sleep(1)
+                if self.process.poll() is None:
+                    return
+                continue
             try:
                 with urllib.request.urlopen(self.ready_url, timeout=2) as response:  # noqa: S310
                     if response.status == 200:
@@ -113,6 +119,8 @@ class Stack:
     # when they have a port; each answers GET /healthz with 200 once it is ready.
     staff_port: int | None = None
     web_port: int | None = None
+    # The alert and reminder worker (`python -m bot worker`).
+    worker: bool = False
     log_dir: Path = REPO_ROOT / "var" / "log"
     # e.g. DATABASE_URL for the action server; overrides the inherited environment
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -184,6 +192,15 @@ class Stack:
                 log_path=self.log_dir / "rasa.log",
             ),
         ]
+        if self.worker:
+            self.services.append(
+                Service(
+                    name="worker",
+                    command=[sys.executable, "-m", "bot", "worker"],
+                    ready_url=None,
+                    log_path=self.log_dir / "worker.log",
+                )
+            )
         if self.staff_port:
             self.services.append(
                 Service(

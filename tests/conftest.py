@@ -1,4 +1,5 @@
-"""Shared fixtures: the trained model and one running stack (Rasa + actions) per test session."""
+"""Shared fixtures: the trained model and one running stack (Rasa, actions, worker, website)
+per test session, its alerts going to a local HTTP receiver and SMTP server."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from bot.db.migrate import upgrade
 from bot.settings import get_settings
 from bot.stack import Stack
 from bot.web import widget_installed
+from tests.receivers import SmtpServer, WebhookReceiver
 
 MODEL = get_settings().model_path
 
@@ -65,10 +67,28 @@ def stack_tracker_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
+def alert_receiver() -> Iterator[WebhookReceiver]:
+    """The HTTP receiver the test stack's worker posts staff alerts to."""
+    receiver = WebhookReceiver(free_port()).start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def alert_smtp() -> Iterator[SmtpServer]:
+    """The SMTP server the test stack's worker mails staff alerts and reminders to."""
+    server = SmtpServer(free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def stack(
     model_path: Path,
     stack_database_url: str,
     stack_tracker_url: str,
+    alert_receiver: WebhookReceiver,
+    alert_smtp: SmtpServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
     """The real Rasa server, action server and website on free ports, for the whole session
@@ -76,7 +96,13 @@ def stack(
     (`make test` installs it); without it the stack runs without the website, and only the
     browser tests fail, saying so."""
     web_port = free_port() if widget_installed() else None
-    env = {"DATABASE_URL": stack_database_url, "TRACKER_DATABASE_URL": stack_tracker_url}
+    env = {
+        "DATABASE_URL": stack_database_url,
+        "TRACKER_DATABASE_URL": stack_tracker_url,
+        "IOP_ALERT_WEBHOOK_URL": alert_receiver.url,
+        "IOP_SMTP_URL": alert_smtp.url,
+        "IOP_ALERT_EMAIL_TO": "oncall@clinic.example",
+    }
     if web_port:
         # the socket.io channel admits the widget from this origin only
         env["IOP_WEBSITE_URL"] = f"http://127.0.0.1:{web_port}"
@@ -85,6 +111,7 @@ def stack(
         rasa_port=free_port(),
         action_port=free_port(),
         web_port=web_port,
+        worker=True,
         log_dir=tmp_path_factory.mktemp("stack-logs"),
         extra_env=env,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 
 from sqlalchemy import (
@@ -9,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -16,6 +18,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
@@ -32,12 +35,25 @@ metadata = MetaData(
 )
 Base = declarative_base(metadata=metadata)
 
-FLAG_KINDS = ("crisis", "high_craving", "lapse", "human_request", "assessment_followup")
+FLAG_KINDS = (
+    "crisis",
+    "high_craving",
+    "lapse",
+    "human_request",
+    "assessment_followup",
+    "missed_checkins",
+)
 FLAG_SEVERITIES = ("urgent", "high", "normal")
 FLAG_STATUSES = ("open", "acknowledged", "resolved")
 RECOMMENDATIONS = ("emergency", "adolescent_services", "higher_level_of_care", "outpatient", "iop")
 LEAD_STATUSES = ("new", "contacted", "enrolled", "closed")
 STAFF_ROLES = ("clinician", "admin")
+ALERT_CHANNELS = ("webhook", "email")
+# pending: not tried yet; retrying: a try failed, another is due; sent: the receiver answered
+# 2xx (webhook) or accepted the mail (SMTP); failed: gave up after the last try; cancelled: a
+# repeat not sent because staff acknowledged the flag first.
+ALERT_STATUSES = ("pending", "retrying", "sent", "failed", "cancelled")
+MAIL_LINK_PURPOSES = ("checkin", "stop")
 
 
 def utcnow() -> datetime:
@@ -218,3 +234,86 @@ class AuditEntry(Base):
     object_type = Column(String(32), nullable=False)
     object_id = Column(String(128))
     detail = Column(JSON)
+
+
+class AlertDelivery(Base):
+    """One alert of a flag to one channel (a row of the transactional outbox).
+
+    Written in the transaction that opens the flag, so a flag never exists without its alerts;
+    the worker (bot/alerts/worker.py) sends it. `round` 0 is the first alert, 1, 2, ... the
+    repeats of an urgent flag nobody acknowledged. No message text, names or contact details
+    are stored here or sent: the flag's id, kind, severity and time are all an alert says.
+    """
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        _one_of("channel", ALERT_CHANNELS),
+        _one_of("status", ALERT_STATUSES),
+        UniqueConstraint("flag_id", "channel", "round", name="uq_alert_deliveries_flag_round"),
+        Index("ix_alert_deliveries_status_due", "status", "next_attempt_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    flag_id = Column(ForeignKey("flags.id", ondelete="CASCADE"), nullable=False, index=True)
+    # Random, sent with every try (Idempotency-Key, Message-ID): a receiver drops a repeat, and
+    # no two installations or database resets ever reuse one.
+    key = Column(String(32), nullable=False, unique=True, default=lambda: uuid.uuid4().hex)
+    channel = Column(String(16), nullable=False)
+    round = Column(Integer, nullable=False, default=0)
+    status = Column(String(16), nullable=False, default="pending")
+    attempts = Column(Integer, nullable=False, default=0)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    next_attempt_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    # A worker that took the row owns it until then; after a crash another takes it again.
+    lease_until = Column(UTCDateTime())
+    lease_owner = Column(String(32))
+    sent_at = Column(UTCDateTime())
+    # What went wrong, in words about the transport only ("HTTP 503", "connection refused").
+    last_error = Column(String(200))
+
+
+class Reminder(Base):
+    """A participant's daily check-in reminder by e-mail (opted in by staff or in the chat)."""
+
+    __tablename__ = "reminders"
+
+    id = Column(Integer, primary_key=True)
+    participant_id = Column(ForeignKey("participants.id"), nullable=False, unique=True)
+    active = Column(Boolean, nullable=False, default=True)
+    email = Column(String(254), nullable=False)
+    # Local wall-clock time "HH:MM" in `timezone`; quiet hours are a local span that may wrap
+    # midnight ("22:00"-"07:00"): nothing is sent inside it.
+    local_time = Column(String(5), nullable=False)
+    timezone = Column(String(64), nullable=False)
+    quiet_start = Column(String(5), nullable=False, default="22:00")
+    quiet_end = Column(String(5), nullable=False, default="07:00")
+    # The participant's local date of the last reminder sent: at most one a day.
+    last_sent_on = Column(Date)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow)
+    stopped_at = Column(UTCDateTime())
+
+
+class MailLink(Base):
+    """A link sent in a reminder e-mail, stored only as its token's hash: `checkin` stands for
+    the participant's token until it expires (the personal token is stored only as a hash and
+    cannot be sent again); `stop` ends their reminders in one click."""
+
+    __tablename__ = "mail_links"
+    __table_args__ = (_one_of("purpose", MAIL_LINK_PURPOSES),)
+
+    id = Column(Integer, primary_key=True)
+    participant_id = Column(ForeignKey("participants.id"), nullable=False, index=True)
+    purpose = Column(String(16), nullable=False)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    expires_at = Column(UTCDateTime(), nullable=False)
+
+
+class WorkerBeat(Base):
+    """The background worker's last sign of life, shown on the admin page."""
+
+    __tablename__ = "worker_beats"
+
+    name = Column(String(64), primary_key=True)
+    beat_at = Column(UTCDateTime(), nullable=False)

@@ -10,6 +10,7 @@ from sqlalchemy import case, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.alerts.outbox import enqueue_alerts
 from bot.db.engine import savepoint
 from bot.db.models import FLAG_KINDS, FLAG_SEVERITIES, Assessment, CheckIn, Flag
 
@@ -62,7 +63,11 @@ def open_flag(
         participant_id=participant_id,
         message_id=message_id,
     )
-    return _add_once(session, flag)[0]
+    stored, added = _add_once(session, flag)
+    if added:
+        # The alerts commit with the flag (transactional outbox): no flag without its alerts.
+        enqueue_alerts(session, stored)
+    return stored
 
 
 def list_flags(session: Session, status: str | None = None) -> list[Flag]:

@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, render_template
+from flask import Flask, Response, abort, render_template, request
 
 from bot.settings import REPO_ROOT, get_settings
 
@@ -123,6 +123,25 @@ def create_app(rasa_url: str) -> Flask:
     @app.get("/checkin")
     def checkin() -> str:
         return render_template("checkin.html", widget=widget_config(rasa_url, "checkin"))
+
+    @app.get("/reminders/stop")
+    def reminders_stop_page() -> str:
+        # A page with one button, not a GET that stops: mail scanners open every link.
+        token = request.args.get("token", "")
+        return render_template("reminders_stop.html", token=token, done=None)
+
+    @app.post("/reminders/stop")
+    def reminders_stop() -> tuple[str, int]:
+        # The button above, and RFC 8058 one-click unsubscribe from the mail client (a POST
+        # with List-Unsubscribe=One-Click): the link's token is the only credential.
+        from bot.db import get_sessionmaker
+        from bot.reminders import stop_by_link
+
+        token = request.args.get("token", "")
+        with get_sessionmaker()() as session, session.begin():
+            stopped = stop_by_link(session, token)
+        page = render_template("reminders_stop.html", token="", done=stopped)
+        return page, 200 if stopped else 404
 
     @app.get("/vendor/rasa-webchat.js")
     def widget_bundle() -> Response:

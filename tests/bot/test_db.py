@@ -15,13 +15,17 @@ from bot.db.models import Assessment, CheckIn, Flag, Participant
 from bot.db.repositories import list_flags, open_flag, save_assessment
 
 TABLES = [
+    "alert_deliveries",
     "api_tokens",
     "assessments",
     "audit_log",
     "checkins",
     "flags",
+    "mail_links",
     "participants",
+    "reminders",
     "staff_users",
+    "worker_beats",
 ]
 
 

@@ -1,16 +1,21 @@
-"""The staff web app: flag queue, transcripts, participants, leads, audit log and the JSON API.
+"""The staff web app: flag queue, transcripts, participants, leads, alerts, audit log, JSON API.
 
 Run: `python -m bot.staff --port 8000` (waitress on 127.0.0.1). Build: `create_app(overrides)`.
 
 Routes and roles (admins may do everything clinicians may):
   anyone        GET /login, POST /login, GET /healthz, /static/...
-  clinician     GET / (flag queue), GET /flags/<id> (flag + transcript),
+  clinician     GET / (flag queue with each flag's alert status),
+                GET /flags/<id> (flag + its alert deliveries + transcript),
                 POST /flags/<id>/acknowledge, POST /flags/<id>/resolve,
-                GET /participants/, GET /participants/<id>, GET /participants/<id>/checkins.csv,
+                GET /participants/, GET /participants/<id> (with their reminder, e-mail masked),
+                GET /participants/<id>/checkins.csv,
                 GET /assessments/, GET /assessments/<id>, POST /assessments/<id>/status,
                 POST /logout, GET/POST /staff/password (your own password)
-  admin         POST /participants/ (enroll), POST /participants/<id>/revoke,
-                POST /participants/<id>/link (new link), GET /audit/,
+  admin         POST /participants/ (enroll, optionally with a reminder e-mail and time),
+                POST /participants/<id>/revoke, POST /participants/<id>/link (new link),
+                POST /participants/<id>/reminder (set or change the daily reminder),
+                POST /participants/<id>/reminder/stop,
+                GET /alerts/ (alert channels' health, the worker's heartbeat), GET /audit/,
                 GET /staff/, POST /staff/ (new login), POST /staff/<id>/active, /staff/<id>/unlock
   API (bearer)  clinician or admin token: GET /api/flags, /api/assessments,
                 /api/participants/<id>/checkins; admin token: GET /api/audit
@@ -18,7 +23,9 @@ Routes and roles (admins may do everything clinicians may):
 Environment: IOP_STAFF_SECRET_KEY (else generated once into var/staff_secret_key),
 IOP_STAFF_IDLE_MINUTES (default 15), IOP_STAFF_MAX_SESSION_HOURS (default 12),
 IOP_STAFF_SECURE_COOKIES=true behind HTTPS, and the database settings every process reads
-(DATABASE_URL, TRACKER_DATABASE_URL, IOP_VAR_DIR).
+(DATABASE_URL, TRACKER_DATABASE_URL, IOP_VAR_DIR). /alerts/ reads the alert settings (IOP_ALERT_*,
+IOP_SMTP_URL) only to show each channel's host or recipient count: never a URL, which may carry
+a secret. The app sends nothing itself; the worker (bot/alerts/worker.py) does.
 """
 
 from __future__ import annotations
@@ -63,7 +70,17 @@ def _security_headers(response: Response) -> Response:
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the staff app; `overrides` replace configuration values (tests, deployments)."""
-    from bot.staff import accounts, api, assessments, audit_log, auth, errors, flags, participants
+    from bot.staff import (
+        accounts,
+        alert_health,
+        api,
+        assessments,
+        audit_log,
+        auth,
+        errors,
+        flags,
+        participants,
+    )
 
     app = errors.StaffFlask(__name__)
     app.config.update(default_config())
@@ -77,6 +94,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         flags.bp,
         participants.bp,
         assessments.bp,
+        alert_health.bp,
         audit_log.bp,
         accounts.bp,
         api.bp,
@@ -88,7 +106,16 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.after_request(_security_headers)
     app.jinja_env.filters["local"] = _local_time
     app.jinja_env.filters["ago"] = _ago
+    app.jinja_env.filters["kind_label"] = _kind_label
     return app
+
+
+def _kind_label(kind: object) -> str:
+    """A flag kind in words, e.g. 'missed_checkins' -> 'missed check-ins'."""
+    from bot.alerts.messages import KIND_LABELS
+
+    text = str(kind or "")
+    return KIND_LABELS.get(text, text.replace("_", " "))
 
 
 def _ago(value: object) -> str:

@@ -1,4 +1,4 @@
-"""The flag queue (home page), one flag with its transcript, acknowledge and resolve."""
+"""The flag queue (home page), one flag with its alerts and transcript, acknowledge and resolve."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from bot.alerts.outbox import flag_alert_states, flag_deliveries
 from bot.db.models import FLAG_KINDS, FLAG_SEVERITIES, FLAG_STATUSES, Assessment, Flag, Participant
 from bot.staff.db import audit, transaction
 from bot.staff.errors import log_failure
@@ -36,7 +37,8 @@ STATUS_FILTERS = {
 @bp.get("/")
 @login_required
 def queue() -> Any:
-    """Unresolved flags, urgent first then oldest; filter by kind and status."""
+    """Unresolved flags, urgent first then oldest, each with its alert status; filter by kind
+    and status."""
     status = request.args.get("status", "unresolved")
     kind = request.args.get("kind") or None
     if status not in STATUS_FILTERS or (kind is not None and kind not in FLAG_KINDS):
@@ -45,11 +47,14 @@ def queue() -> Any:
         # The working queue is shown whole; history views stop at a page's worth.
         limit = None if status in ("unresolved", "open", "acknowledged") else HISTORY_LIMIT
         flags = flag_queue(db, STATUS_FILTERS[status], kind, limit)
+        # One query for every row's alert status, however long the queue.
+        alert_states = flag_alert_states(db, [f.id for f in flags])
         counts = severity_counts(db)
         audit(db, "list", "flag", detail={"status": status, "kind": kind, "count": len(flags)})
     return render_template(
         "flags/queue.html",
         flags=flags,
+        alert_states=alert_states,
         counts=counts,
         status=status,
         kind=kind,
@@ -62,7 +67,8 @@ def queue() -> Any:
 @bp.get("/flags/<int:flag_id>")
 @login_required
 def show(flag_id: int) -> Any:
-    """One flag with its conversation's transcript, the flagged message highlighted."""
+    """One flag with its alert deliveries and its conversation's transcript, the flagged
+    message highlighted."""
     with transaction() as db:
         flag = db.get(Flag, flag_id)
         if flag is None:
@@ -70,6 +76,7 @@ def show(flag_id: int) -> Any:
         participant = db.get(Participant, flag.participant_id) if flag.participant_id else None
         assessment = db.get(Assessment, flag.assessment_id) if flag.assessment_id else None
         history = audit_trail(db, "flag", flag.id)
+        deliveries = flag_deliveries(db, flag.id)
         audit(db, "view", "transcript", flag.conversation_id, {"flag_id": flag.id})
     transcript_error = False
     try:
@@ -86,6 +93,7 @@ def show(flag_id: int) -> Any:
         transcript=transcript,
         transcript_error=transcript_error,
         history=history,
+        deliveries=deliveries,
     )
 
 

@@ -23,14 +23,24 @@ from bot.staff import create_app
 from tests.bot.conftest import database_url  # noqa: F401
 
 PASSWORD = "correct horse battery"
+ALERT_ENV = (
+    "IOP_ALERT_WEBHOOK_URL",
+    "IOP_ALERT_WEBHOOK_FORMAT",
+    "IOP_SMTP_URL",
+    "IOP_ALERT_EMAIL_TO",
+    "IOP_ALERT_REPEAT_MINUTES",
+)
 
 
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """var/ and the tracker database in the test's own directory, never the repository's."""
+    """var/ and the tracker database in the test's own directory, never the repository's; no
+    alert channel configured (a test sets one when it needs it), so flags get no alert rows."""
     monkeypatch.setenv("IOP_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
     monkeypatch.delenv("IOP_STAFF_SECRET_KEY", raising=False)
+    for name in ALERT_ENV:
+        monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

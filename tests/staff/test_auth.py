@@ -220,6 +220,9 @@ def test_idle_timeout_is_configurable(db_url: str) -> None:
         ("POST", "/participants/"),
         ("POST", "/participants/1/revoke"),
         ("POST", "/participants/1/link"),
+        ("POST", "/participants/1/reminder"),
+        ("POST", "/participants/1/reminder/stop"),
+        ("GET", "/alerts/"),
         ("GET", "/audit/"),
         ("GET", "/staff/"),
         ("POST", "/staff/"),
@@ -375,7 +378,7 @@ def test_every_form_post_without_a_csrf_token_is_refused(db_url: str) -> None:
         for rule in app.url_map.iter_rules()
         if "POST" in rule.methods and not rule.rule.startswith("/api/")
     ]
-    assert len(posts) == 12
+    assert len(posts) == 14
     for rule in posts:
         url = re.sub(r"<(?:int:)?[a-z_]+>", "1", rule.rule)
         response = client.post(url, data={"name": "Eve", "note": "x", "status": "contacted"})

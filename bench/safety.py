@@ -119,10 +119,17 @@ def form_questions() -> list[tuple[str, str, object, frozenset[str], frozenset[s
     from actions.assessment import ValidatePreassessmentForm
     from actions.checkin import ValidateCheckinForm
     from actions.forms import INTERRUPTIONS
+    from actions.reminders import ValidateReminderForm
     from actions.safety import ValidateCallbackForm
 
     found = []
-    for form in (ValidatePreassessmentForm(), ValidateCheckinForm(), ValidateCallbackForm()):
+    forms = (
+        ValidatePreassessmentForm(),
+        ValidateCheckinForm(),
+        ValidateCallbackForm(),
+        ValidateReminderForm(),
+    )
+    for form in forms:
         interruptions = INTERRUPTIONS | form.restart_intents | form.extra_interruptions
         for slot, question in form.questions().items():
             found.append((form.name(), slot, question, interruptions, form.restart_intents))

@@ -129,6 +129,21 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def quiet_hours(session: Session, participant_id: int) -> tuple[time, time]:
+    """The participant's quiet span: the one on their reminder, or the default."""
+    reminder = reminder_for(session, participant_id)
+    if reminder is None:
+        return DEFAULT_QUIET
+    return _hhmm(reminder.quiet_start), _hhmm(reminder.quiet_end)
+
+
+def quiet_problem(local_time: time, quiet: tuple[time, time]) -> str | None:
+    """Why `local_time` cannot be a reminder's time (it is in quiet hours), or None."""
+    if in_quiet_hours(local_time.replace(second=0, microsecond=0, tzinfo=None), *quiet):
+        return f"reminders are not sent between {clock_text(quiet[0])} and {clock_text(quiet[1])}"
+    return None
+
+
 def set_reminder(
     session: Session,
     participant_id: int,
@@ -152,14 +167,11 @@ def set_reminder(
     zone = timezone or (reminder.timezone if reminder else get_settings().clinic.timezone)
     _zone(zone)
     if quiet is None:
-        quiet = (
-            (_hhmm(reminder.quiet_start), _hhmm(reminder.quiet_end)) if reminder else DEFAULT_QUIET
-        )
+        quiet = quiet_hours(session, participant_id)
     local_time = local_time.replace(second=0, microsecond=0, tzinfo=None)
-    if in_quiet_hours(local_time, *quiet):
-        raise ReminderError(
-            f"reminders are not sent between {clock_text(quiet[0])} and {clock_text(quiet[1])}"
-        )
+    problem = quiet_problem(local_time, quiet)
+    if problem:
+        raise ReminderError(problem)
     if reminder is None:
         reminder = Reminder(participant_id=participant_id)
         session.add(reminder)

@@ -7,12 +7,14 @@ PY     := $(VENV)/bin/python
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install browser web lint validate train test test-unit test-stories run bench clean
+.PHONY: help install browser web lint validate train test test-unit test-stories run bench clean clean-cache
 
 help:
 	@echo "make run    - install, train if stale, create/upgrade the database, start the stack"
 	@echo "make test   - install, lint, validate, train if stale, full test suite"
 	@echo "make bench  - NLU figures on the held-out sets (bench/nlu.py)"
+	@echo "make install, lint, validate, train, test-unit, browser, web - the steps of the above"
+	@echo "make clean  - remove models and test output; make clean-cache - the training caches"
 
 # Reinstalled when requirements.txt changes; the stamp marks a finished install.
 $(VENV)/.installed: requirements.txt requirements-models.txt scripts/find-python.sh
@@ -57,3 +59,7 @@ bench: train
 
 clean:
 	rm -rf models results .rasa test-artifacts
+
+# The training caches outside the clone (scripts/train.sh): Rasa's and the sentence embeddings.
+clean-cache:
+	rm -rf "$${IOP_CACHE_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/iop-assistant}"

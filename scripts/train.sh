@@ -30,6 +30,22 @@ if [ -f "$model" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$fingerprint" ];
 fi
 mkdir -p models
 rm -f "$stamp"
+# Rasa's training cache (each component's output, by its inputs' fingerprint) and the training
+# texts' sentence embeddings live outside the clone, like pip's wheels, so a fresh clone on this
+# machine retrains only what changed. Rasa's fingerprints do not cover our code: the cache's
+# directory is named by a hash of bot/ and the requirements, so a code change starts an empty
+# one (the two newest are kept). IOP_CACHE_DIR moves it; `make clean-cache` empties it.
+cache_root="${IOP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/iop-assistant}"
+code=$(
+  { find bot -type f -name '*.py' | LC_ALL=C sort | xargs sha256sum
+    sha256sum requirements.txt requirements-models.txt; } | sha256sum | cut -c1-16
+)
+export RASA_CACHE_DIRECTORY="$cache_root/rasa-$code"
+export RASA_MAX_CACHE_SIZE="${RASA_MAX_CACHE_SIZE:-3000}"
+export IOP_EMBEDDING_CACHE="$cache_root/embeddings"
+mkdir -p "$RASA_CACHE_DIRECTORY" "$IOP_EMBEDDING_CACHE"
+touch "$RASA_CACHE_DIRECTORY"
+ls -dt "$cache_root"/rasa-* 2>/dev/null | tail -n +3 | xargs -r rm -rf
 echo "training $model (inputs changed) ..."
 start=$(date +%s)
 RASA_TELEMETRY_ENABLED=false .venv/bin/rasa train \

@@ -2,7 +2,8 @@
 
 Training embeds every training text with the sentence encoder (several thousand texts, most of
 the crisis classifier's training time). The texts rarely change between two trainings, so their
-embeddings are kept under models/cache/ (git-ignored), one file per encoder: the key is the
+embeddings are kept on disk (IOP_EMBEDDING_CACHE, which scripts/train.sh sets to
+~/.cache/iop-assistant/embeddings; else models/cache/), one file per encoder: the key is the
 SHA-256 of the text, and the file's name carries a digest of the encoder's configuration and
 the ONNX graph version, so another encoder or a rebuilt graph never reads stale vectors.
 Used for training texts only: a user's message is never written to disk, not even as a vector.
@@ -23,7 +24,8 @@ from bot.settings import REPO_ROOT
 
 logger = logging.getLogger(__name__)
 
-CACHE_DIR = REPO_ROOT / "models" / "cache"
+# scripts/train.sh points IOP_EMBEDDING_CACHE outside the clone (~/.cache/iop-assistant).
+CACHE_DIR = Path(os.environ.get("IOP_EMBEDDING_CACHE") or REPO_ROOT / "models" / "cache")
 _lock = threading.Lock()
 
 
@@ -32,12 +34,14 @@ def _text_key(text: str) -> bytes:
 
 
 def cache_file(name: str, directory: Path = CACHE_DIR) -> Path:
-    """The cache file of encoder `name` as it is installed (config, graph version)."""
+    """The cache file of encoder `name` as it is installed (config, graph version, code)."""
     from bot.nlu.encoders import ONNX_GRAPH_VERSION, model_dir
 
     digest = hashlib.sha256()
     digest.update((model_dir(name) / "config.json").read_bytes())
     digest.update(f"onnx-graph-{ONNX_GRAPH_VERSION}".encode())
+    # the cache outlives clones: an edited encoder never reads vectors of the old one
+    digest.update((Path(__file__).parent / "encoders.py").read_bytes())
     return directory / f"{name}-{digest.hexdigest()[:16]}.npz"
 
 

@@ -20,6 +20,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    received_at: float = field(default_factory=time.time)
 
     @property
     def json(self) -> dict:
@@ -109,6 +110,7 @@ class _Collect:
             return "451 try again later"
         message = message_from_bytes(envelope.original_content or envelope.content)
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        message["X-Received-At"] = repr(time.time())
         self.sink.append(message)
         return "250 OK"
 

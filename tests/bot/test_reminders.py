@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.alerts.worker import Worker
 from bot.db.engine import get_sessionmaker
-from bot.db.models import CheckIn, Flag, MailLink, Participant, Reminder
+from bot.db.models import Flag, MailLink, Participant, Reminder
 from bot.participants import (
     enroll,
     hash_token,
@@ -33,6 +33,7 @@ from bot.reminders import (
 )
 from bot.settings import get_settings
 from bot.web import create_app
+from tests.bot.test_db import checkin
 from tests.conftest import free_port
 from tests.receivers import SmtpServer, body_text
 
@@ -203,18 +204,7 @@ def test_reminder_goes_once_a_day_at_the_local_time(
     assert worker.run_once(_la(8, 19, 30))["reminders"] == 1
     # checked in before the time on the 9th: no reminder that day
     with factory() as session, session.begin():
-        session.add(
-            CheckIn(
-                participant_id=enrollment.participant_id,
-                conversation_id="c",
-                dedup_key=uuid.uuid4().hex,
-                created_at=_la(9, 9, 0),
-                mood=3,
-                craving=2,
-                triggers=[],
-                used_since_last=False,
-            )
-        )
+        session.add(checkin(enrollment.participant_id, created_at=_la(9, 9, 0)))
     assert worker.run_once(_la(9, 19, 0))["reminders"] == 0
     assert len(smtp.messages) == 2
     # the stop link on the website: GET only asks, POST stops (mail scanners open links)
@@ -336,18 +326,7 @@ def test_three_silent_days_open_one_missed_checkins_flag(database_url: str) -> N
     factory = get_sessionmaker(database_url)
     with factory() as session, session.begin():
         for pid, days_ago in ((active, 1), (lapsed, 3.5)):
-            session.add(
-                CheckIn(
-                    participant_id=pid,
-                    conversation_id="c",
-                    dedup_key=uuid.uuid4().hex,
-                    created_at=now - timedelta(days=days_ago),
-                    mood=3,
-                    craving=2,
-                    triggers=[],
-                    used_since_last=False,
-                )
-            )
+            session.add(checkin(pid, created_at=now - timedelta(days=days_ago)))
     worker = Worker(settings=get_settings(), session_factory=factory)
     assert worker.open_missed_checkins(now) == 2
     assert worker.open_missed_checkins(now + timedelta(hours=1)) == 0
@@ -360,18 +339,7 @@ def test_three_silent_days_open_one_missed_checkins_flag(database_url: str) -> N
         assert newcomer not in {f.participant_id for f in flags}
     # the lapsed participant checks in, then is silent 3 more days: a new flag for that silence
     with factory() as session, session.begin():
-        session.add(
-            CheckIn(
-                participant_id=lapsed,
-                conversation_id="c",
-                dedup_key=uuid.uuid4().hex,
-                created_at=now + timedelta(days=1),
-                mood=3,
-                craving=2,
-                triggers=[],
-                used_since_last=False,
-            )
-        )
+        session.add(checkin(lapsed, created_at=now + timedelta(days=1)))
     assert worker.open_missed_checkins(now + timedelta(days=1)) == 0
     # four days on: the newcomer and the active one are now silent too, the lapsed one again
     assert worker.open_missed_checkins(now + timedelta(days=4, hours=1)) == 3

@@ -209,7 +209,7 @@ class ActionSubmitCallback(IopAction):
                 contact=contact,
                 best_time=best_time,
             )
-        how = contact.get("phone") or contact.get("email")
+        how = " or ".join(contact[key] for key in ("phone", "email") if contact.get(key))
         when = "any time" if best_time in (None, "any") else f"in the {best_time}"
         dispatcher.utter_message(
             text=f"Thanks, {name}. Our team will reach you at {how}, {when}, on the next working "

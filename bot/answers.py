@@ -443,16 +443,30 @@ EMAIL = re.compile(
 )
 
 
+PHONE = re.compile(r"(?<!\d)(?:\+?1[\s.-]?)?(?:\(\d{3}\)|\d{3})[\s.-]?\d{3}[\s.-]?\d{4}(?!\d)")
+
+
+def _phone(digits: str) -> str | None:
+    """(555) 010-4477 from ten digits (or eleven with the leading 1) of a US number."""
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    if len(digits) == 10 and digits[0] not in "01":
+        return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+    return None
+
+
 def parse_contact(text: object) -> dict[str, str]:
-    """{"phone": "(555) 010-4477"} or {"email": "sam@example.com"}, validated."""
+    """{"phone": "(555) 010-4477"}, {"email": "sam@example.com"} or both, validated."""
     raw = " ".join(str(text).split())
     email = EMAIL.search(raw)
     if email:
-        return {"email": email.group(0).lower()}
-    digits = re.sub(r"\D", "", raw)
-    if len(digits) == 11 and digits.startswith("1"):
-        digits = digits[1:]
-    if len(digits) == 10 and digits[0] not in "01" and re.search(r"\d", raw):
-        return {"phone": f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"}
+        contact = {"email": email.group(0).lower()}
+        rest = raw[: email.start()] + " " + raw[email.end() :]
+        number = PHONE.search(rest)
+        phone = _phone(re.sub(r"\D", "", number.group(0))) if number else None
+        return {**contact, "phone": phone} if phone else contact
+    phone = _phone(re.sub(r"\D", "", raw))
+    if phone:
+        return {"phone": phone}
     raise Invalid("That doesn't look like a phone number or email. Please type a 10-digit "
                   "phone number like 555-010-4477, or an email like name@example.com.")  # fmt: skip

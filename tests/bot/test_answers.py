@@ -203,7 +203,12 @@ def test_first_name_rejects(text: str) -> None:
     [("555-010-4477", {"phone": "(555) 010-4477"}),
      ("call me at 212 555 0188", {"phone": "(212) 555-0188"}),
      ("+1 (212) 555-0188", {"phone": "(212) 555-0188"}),
-     ("Sam@Example.com", {"email": "sam@example.com"})],
+     ("Sam@Example.com", {"email": "sam@example.com"}),
+     # both given: both kept, whichever comes first
+     ("sam@example.com or 555-010-4477", {"email": "sam@example.com", "phone": "(555) 010-4477"}),
+     ("(212) 555-0188, sl@example.org", {"email": "sl@example.org", "phone": "(212) 555-0188"}),
+     # digits that are no phone number next to an e-mail stay out
+     ("sam2024@example.com after 5", {"email": "sam2024@example.com"})],
 )  # fmt: skip
 def test_contact(text: str, contact: dict) -> None:
     assert answers.parse_contact(text) == contact

@@ -119,16 +119,17 @@ def test_request_human_offers_a_callback_and_stores_it(chat: Chat, stack_databas
     assert "first name" in chat.texts("/affirm")[-1]
     chat.say("Sam")
     assert "phone number or email" in chat.texts("not telling")[-1]
-    chat.say("555 010 4477")
+    chat.say("555 010 4477, or sam.l@example.org")  # both kept
     confirmation = chat.texts("Afternoon")[-1]
-    assert "(555) 010-4477" in confirmation and "afternoon" in confirmation
+    assert "(555) 010-4477 or sam.l@example.org" in confirmation and "afternoon" in confirmation
     [flag] = flags_for(stack_database_url, chat.sender)
-    assert (flag.kind, flag.callback_name, flag.callback_phone, flag.callback_time) == (
-        "human_request",
-        "Sam",
-        "(555) 010-4477",
-        "afternoon",
-    )
+    assert (
+        flag.kind,
+        flag.callback_name,
+        flag.callback_phone,
+        flag.callback_email,
+        flag.callback_time,
+    ) == ("human_request", "Sam", "(555) 010-4477", "sam.l@example.org", "afternoon")
 
 
 def test_declining_the_callback_stores_no_contact(chat: Chat, stack_database_url: str) -> None:

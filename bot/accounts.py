@@ -1,4 +1,5 @@
-"""Staff logins and API tokens: argon2 password hashes, lockout, hashed bearer tokens."""
+"""Staff logins and API tokens: argon2 password hashes, per-address lockout, hashed bearer
+tokens."""
 
 from __future__ import annotations
 
@@ -8,10 +9,19 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.db.models import STAFF_ROLES, ApiToken, StaffUser, utcnow
+from bot.db.engine import savepoint
+from bot.db.models import (
+    API_TOKEN_ROLES,
+    STAFF_ROLES,
+    ApiToken,
+    LoginThrottle,
+    StaffUser,
+    utcnow,
+)
 from bot.participants import hash_token
 
 MIN_PASSWORD_CHARS = 12
@@ -52,75 +62,119 @@ def create_staff(session: Session, username: str, password: str, role: str) -> S
 
 @dataclass(frozen=True)
 class LoginResult:
-    """The outcome of a login attempt; `user` is set only on success."""
+    """The outcome of a login attempt; `user` is set only on success. `staff_user_id` names
+    the login a failed attempt was for, when the username exists (for the audit log only:
+    the person at the sign-in form is told the same thing either way)."""
 
     user: StaffUser | None
     locked: bool = False
+    staff_user_id: int | None = None
+
+
+# Where an attempt came from when the caller cannot say (the command line, tests).
+UNKNOWN_ADDRESS = "unknown"
 
 
 def verify_login(
-    session: Session, username: str, password: str, now: datetime | None = None
+    session: Session,
+    username: str,
+    password: str,
+    now: datetime | None = None,
+    address: str = UNKNOWN_ADDRESS,
 ) -> LoginResult:
-    """Check a password, counting failures; 5 failures lock the account for 15 minutes."""
+    """Check a password, counting failures per login and client address: 5 failures from one
+    address lock that address out of that login for 15 minutes, and no one else."""
     now = now or utcnow()
     user = session.execute(
         select(StaffUser).where(StaffUser.username == username.strip().lower())
     ).scalar_one_or_none()
     if user is None or not user.active:
         _verify(_DUMMY_HASH, password)
-        return LoginResult(None)
-    if user.locked_until is not None and user.locked_until > now:
+        return LoginResult(None, staff_user_id=user.id if user else None)
+    throttle = _throttle(session, user, address)
+    if throttle.locked_until is not None and throttle.locked_until > now:
         # The same hashing work as any other attempt: a fast answer would tell a guesser
         # that this username exists.
         _verify(_DUMMY_HASH, password)
-        return LoginResult(None, locked=True)
-    if not _check_counted(session, user, password, now):
-        return LoginResult(None, locked=user.locked_until is not None)
-    user.locked_until = None
+        return LoginResult(None, locked=True, staff_user_id=user.id)
+    if not _check_counted(session, throttle, user.password_hash, password, now):
+        return LoginResult(None, locked=throttle.locked_until is not None, staff_user_id=user.id)
+    session.delete(throttle)  # nothing to remember about this address any more
     user.last_login_at = now
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    return LoginResult(user)
+    return LoginResult(user, staff_user_id=user.id)
 
 
-def _check_counted(session: Session, user: StaffUser, password: str, now: datetime) -> bool:
+def _throttle(session: Session, user: StaffUser, address: str) -> LoginThrottle:
+    """The failure count of `user` from `address`, created on the first attempt from there."""
+    address = (address or UNKNOWN_ADDRESS)[:64]
+    query = select(LoginThrottle).where(
+        LoginThrottle.staff_user_id == user.id, LoginThrottle.address == address
+    )
+    row = session.execute(query).scalar_one_or_none()
+    if row is not None:
+        return row
+    row = LoginThrottle(staff_user_id=user.id, address=address, failed_logins=0)
+    try:
+        with savepoint(session):
+            session.add(row)
+    except IntegrityError:  # a parallel attempt from the same address made it first
+        return session.execute(query).scalar_one()
+    return row
+
+
+def _check_counted(
+    session: Session, throttle: LoginThrottle, password_hash: str, password: str, now: datetime
+) -> bool:
     """Check a password as one counted attempt; the failure that reaches the limit locks.
 
-    The attempt is counted in the database (one atomic UPDATE, refused while the login is
-    locked) before the password is checked, so guesses sent in parallel cannot all read the
-    same old count or slip in after another one locked the login: at most MAX_FAILED_LOGINS
-    guesses are checked per lockout period. The count starts again when a lockout has ended.
+    The attempt is counted in the database (one atomic UPDATE, refused while locked) before
+    the password is checked, so guesses sent in parallel cannot all read the same old count
+    or slip in after another one locked: at most MAX_FAILED_LOGINS guesses per address are
+    checked per lockout period. The count starts again when a lockout has ended.
     """
-    lock_over = StaffUser.locked_until.is_not(None)  # within the WHERE below: it has ended
+    lock_over = LoginThrottle.locked_until.is_not(None)  # within the WHERE below: it has ended
     counted = session.execute(
-        update(StaffUser)
+        update(LoginThrottle)
         .where(
-            StaffUser.id == user.id,
-            or_(StaffUser.locked_until.is_(None), StaffUser.locked_until <= now),
+            LoginThrottle.id == throttle.id,
+            or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),
         )
         .values(
-            failed_logins=case((lock_over, 1), else_=StaffUser.failed_logins + 1),
+            failed_logins=case((lock_over, 1), else_=LoginThrottle.failed_logins + 1),
             locked_until=None,
         )
         .execution_options(synchronize_session=False)
     )
     if counted.rowcount == 0:  # locked by a guess that finished after this one began
         _verify(_DUMMY_HASH, password)
-        session.refresh(user)
+        session.refresh(throttle)
         return False
     # Our own write, read back while this transaction holds the row (no RETURNING on SQLite).
     attempts = session.execute(
-        select(StaffUser.failed_logins).where(StaffUser.id == user.id)
+        select(LoginThrottle.failed_logins).where(LoginThrottle.id == throttle.id)
     ).scalar_one()
     if attempts > MAX_FAILED_LOGINS:  # parallel guesses past the limit: not even checked
         _verify(_DUMMY_HASH, password)
         ok = False
     else:
-        ok = _verify(user.password_hash, password)
-    user.failed_logins = 0 if ok else attempts
+        ok = _verify(password_hash, password)
+    throttle.failed_logins = 0 if ok else attempts
     # The count is kept while locked, so guesses still in flight stay past the limit.
-    user.locked_until = now + LOCKOUT if not ok and attempts >= MAX_FAILED_LOGINS else None
+    throttle.locked_until = now + LOCKOUT if not ok and attempts >= MAX_FAILED_LOGINS else None
     return ok
+
+
+def locked_logins(session: Session, now: datetime | None = None) -> dict[int, datetime]:
+    """Logins locked from at least one address: staff user id -> when the last lock ends."""
+    now = now or utcnow()
+    rows = session.execute(
+        select(LoginThrottle.staff_user_id, func.max(LoginThrottle.locked_until))
+        .where(LoginThrottle.locked_until > now)
+        .group_by(LoginThrottle.staff_user_id)
+    )
+    return dict(rows.all())
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -131,8 +185,10 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 def create_api_token(session: Session, name: str, role: str = "clinician") -> tuple[ApiToken, str]:
-    """A bearer token for the staff JSON API; returns the row and the only copy of the token."""
-    _check_role(role)
+    """A bearer token for the staff JSON API (role clinician or admin) or the REST channel
+    (role channel); returns the row and the only copy of the token."""
+    if role not in API_TOKEN_ROLES:
+        raise AccountError(f"role must be one of {', '.join(API_TOKEN_ROLES)}")
     label = " ".join(name.split())
     if not label or len(label) > 120:
         raise AccountError("name: 1 to 120 characters")
@@ -154,6 +210,21 @@ def resolve_api_token(session: Session, token: object) -> ApiToken | None:
         return None
     row.last_used_at = utcnow()
     return row
+
+
+def channel_token_valid(session: Session, token: object) -> bool:
+    """Whether `token` is an active channel token (read only: the REST channel checks every
+    message, and caches the answer briefly, bot/channels.py)."""
+    if not isinstance(token, str) or not 20 <= len(token) <= 128:
+        return False
+    row = session.execute(
+        select(ApiToken.id).where(
+            ApiToken.token_hash == hash_token(token),
+            ApiToken.role == "channel",
+            ApiToken.revoked_at.is_(None),
+        )
+    ).first()
+    return row is not None
 
 
 def revoke_api_token(session: Session, token_id: int) -> bool:
@@ -214,27 +285,30 @@ def set_staff_active(session: Session, user_id: int, active: bool) -> StaffUser 
 
 
 def unlock_staff(session: Session, user_id: int) -> StaffUser | None:
-    """Lift a lockout and forget counted failures; None if no such login."""
+    """Lift every lockout of a login and forget counted failures; None if no such login."""
     user = session.get(StaffUser, user_id)
     if user is not None:
-        user.locked_until = None
-        user.failed_logins = 0
+        session.execute(delete(LoginThrottle).where(LoginThrottle.staff_user_id == user_id))
     return user
 
 
-def change_password(session: Session, user_id: int, current: str, new: str) -> None:
+def change_password(
+    session: Session, user_id: int, current: str, new: str, address: str = UNKNOWN_ADDRESS
+) -> None:
     """Replace a staff member's password after checking the current one."""
     user = session.get(StaffUser, user_id)
     if user is None:
         raise AccountError("no such login")
     now = utcnow()
-    if user.locked_until is not None and user.locked_until > now:
+    throttle = _throttle(session, user, address)
+    if throttle.locked_until is not None and throttle.locked_until > now:
         raise AccountError("this login is locked; try again later")
-    if not _check_counted(session, user, current, now):
+    if not _check_counted(session, throttle, user.password_hash, current, now):
         # Counted like failed sign-ins, so a borrowed session cannot guess the password.
         raise AccountError("the current password is wrong")
     if len(new) < MIN_PASSWORD_CHARS:
         raise AccountError(f"password: at least {MIN_PASSWORD_CHARS} characters")
     if new == current:
         raise AccountError("the new password must differ from the current one")
+    session.delete(throttle)
     user.password_hash = _hasher.hash(new)

@@ -48,6 +48,9 @@ FLAG_STATUSES = ("open", "acknowledged", "resolved")
 RECOMMENDATIONS = ("emergency", "adolescent_services", "higher_level_of_care", "outpatient", "iop")
 LEAD_STATUSES = ("new", "contacted", "enrolled", "closed")
 STAFF_ROLES = ("clinician", "admin")
+# API tokens: the staff roles read the staff JSON API; "channel" tokens only talk to the bot
+# through the REST channel (trusted integrations and tests, SPEC §4).
+API_TOKEN_ROLES = (*STAFF_ROLES, "channel")
 ALERT_CHANNELS = ("webhook", "email")
 # pending: not tried yet; retrying: a try failed, another is due; sent: the receiver answered
 # 2xx (webhook) or accepted the mail (SMTP); failed: gave up after the last try; cancelled: a
@@ -199,19 +202,37 @@ class StaffUser(Base):
     password_hash = Column(String(255), nullable=False)
     role = Column(String(16), nullable=False)
     active = Column(Boolean, nullable=False, default=True)
-    failed_logins = Column(Integer, nullable=False, default=0)
-    locked_until = Column(UTCDateTime())
     created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
     last_login_at = Column(UTCDateTime())
     # Raised by signing out: every session of this login ends, copied cookies included.
     session_version = Column(Integer, nullable=False, default=0, server_default="0")
 
 
+class LoginThrottle(Base):
+    """Failed password checks of one staff login from one client address.
+
+    Counted per address, so a guesser elsewhere who knows a username locks out only
+    themselves, never the clinician signing in from the clinic (bot/accounts.py).
+    """
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (UniqueConstraint("staff_user_id", "address"),)
+
+    id = Column(Integer, primary_key=True)
+    staff_user_id = Column(
+        Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    address = Column(String(64), nullable=False)
+    failed_logins = Column(Integer, nullable=False, default=0)
+    locked_until = Column(UTCDateTime())
+
+
 class ApiToken(Base):
-    """A bearer token for the staff JSON API, stored only as a hash."""
+    """A bearer token, stored only as a hash: for the staff JSON API (clinician, admin) or the
+    REST channel (channel)."""
 
     __tablename__ = "api_tokens"
-    __table_args__ = (_one_of("role", STAFF_ROLES),)
+    __table_args__ = (_one_of("role", API_TOKEN_ROLES),)
 
     id = Column(Integer, primary_key=True)
     name = Column(String(120), nullable=False)

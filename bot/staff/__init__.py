@@ -22,7 +22,8 @@ Routes and roles (admins may do everything clinicians may):
 
 Environment: IOP_STAFF_SECRET_KEY (else generated once into var/staff_secret_key),
 IOP_STAFF_IDLE_MINUTES (default 15), IOP_STAFF_MAX_SESSION_HOURS (default 12),
-IOP_STAFF_SECURE_COOKIES=true behind HTTPS, and the database settings every process reads
+IOP_STAFF_SECURE_COOKIES=true behind HTTPS, IOP_STAFF_TRUSTED_PROXIES (reverse proxies whose
+X-Forwarded-For names the client, default 0), and the database settings every process reads
 (DATABASE_URL, TRACKER_DATABASE_URL, IOP_VAR_DIR). /alerts/ reads the alert settings (IOP_ALERT_*,
 IOP_SMTP_URL) only to show each channel's host or recipient count: never a URL, which may carry
 a secret. The app sends nothing itself; the worker (bot/alerts/worker.py) does.
@@ -34,6 +35,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.accounts import ensure_demo_staff
 from bot.settings import get_settings
@@ -87,6 +89,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(overrides or {})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(get_settings().var_dir)
+    if app.config["TRUSTED_PROXIES"]:
+        proxies = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     csrf.init_app(app)
     auth.init_app(app)
     for blueprint in (

@@ -14,11 +14,12 @@ from bot.accounts import (
     change_password,
     create_staff,
     list_staff,
+    locked_logins,
     set_staff_active,
     unlock_staff,
 )
-from bot.db.models import STAFF_ROLES, StaffUser, utcnow
-from bot.staff.auth import StaffMember, role_required
+from bot.db.models import STAFF_ROLES, StaffUser
+from bot.staff.auth import StaffMember, client_address, role_required
 from bot.staff.db import audit, transaction
 
 bp = Blueprint("accounts", __name__, url_prefix="/staff")
@@ -30,12 +31,13 @@ def index() -> Any:
     """Every staff login with its role, state and last sign-in."""
     with transaction() as db:
         users = list_staff(db)
+        locks = locked_logins(db)
         audit(db, "list", "staff_user", detail={"count": len(users)})
     return render_template(
         "accounts/index.html",
         users=users,
+        locks=locks,
         roles=STAFF_ROLES,
-        now=utcnow(),
         min_password=MIN_PASSWORD_CHARS,
     )
 
@@ -80,7 +82,7 @@ def set_active(user_id: int) -> Any:
 @bp.post("/<int:user_id>/unlock")
 @role_required("admin")
 def unlock(user_id: int) -> Any:
-    """Lift a lockout before its 15 minutes are up."""
+    """Lift the login's lockouts (from every address) before their 15 minutes are up."""
     with transaction() as db:
         user = unlock_staff(db, user_id)
         if user is None:
@@ -101,7 +103,13 @@ def password() -> Any:
             abort(400, description="The two new passwords differ.")
         with transaction() as db:
             try:
-                change_password(db, current_user.id, request.form.get("current_password", ""), new)
+                change_password(
+                    db,
+                    current_user.id,
+                    request.form.get("current_password", ""),
+                    new,
+                    address=client_address(),
+                )
             except AccountError as exc:
                 error = str(exc)  # the failure count above is committed with this transaction
             else:

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 
 from bot.accounts import resolve_api_token
-from bot.db.models import FLAG_STATUSES, Participant
+from bot.db.models import FLAG_STATUSES, STAFF_ROLES, Participant
 from bot.staff.db import audit, transaction
 from bot.staff.queries import flag_queue, list_assessments, list_audit, participant_checkins
 
@@ -49,7 +49,9 @@ def authenticate() -> Response | None:
         return json_error(401, "a bearer token is required")
     with transaction() as db:
         row = resolve_api_token(db, token.strip())
-        caller = ApiCaller(row.id, row.name, row.role) if row is not None else None
+        # a channel token talks to the bot, never reads records
+        staff = row is not None and row.role in STAFF_ROLES
+        caller = ApiCaller(row.id, row.name, row.role) if staff else None
     if caller is None:
         return json_error(401, "the token is not valid")
     g.api_token = caller

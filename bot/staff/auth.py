@@ -136,6 +136,12 @@ def role_required(role: str) -> Callable:
     return decorator
 
 
+def client_address() -> str:
+    """The client's address: the peer, or the address the configured number of trusted
+    proxies in front of the app reported (IOP_STAFF_TRUSTED_PROXIES, see create_app)."""
+    return (request.remote_addr or "unknown")[:64]
+
+
 def _safe_next(target: str | None) -> str:
     # Only a path on this site: never an open redirect to another host. Browsers drop tabs and
     # newlines inside URLs ("/\t/evil.example" becomes "//evil.example") and read "\\" as "/",
@@ -165,7 +171,8 @@ def healthz() -> tuple[str, int]:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    """The sign-in form; 5 failed attempts lock the account for 15 minutes."""
+    """The sign-in form; 5 failed attempts from one address lock that address out of the
+    login for 15 minutes (bot/accounts.py)."""
     if current_user.is_authenticated:
         return redirect(url_for("flags.queue"))
     error = None
@@ -174,8 +181,18 @@ def login() -> Any:
         username = request.form.get("username", "")[:64]
         password = request.form.get("password", "")[:1024]
         with transaction() as db:
-            result = verify_login(db, username, password)
+            result = verify_login(db, username, password, address=client_address())
             member = StaffMember.of(result.user) if result.user else None
+            if member is None:
+                # Who tried, from where, and whether it locked; never the typed username of
+                # an unknown login (often a password typed into the wrong field).
+                audit(
+                    db,
+                    "login_failed",
+                    "staff_user",
+                    result.staff_user_id,
+                    {"address": client_address(), "locked": result.locked},
+                )
         if member is not None:
             # A fresh session on sign-in: nothing from before (a planted session id) survives.
             session.clear()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
-from bot.settings import get_settings
+from bot.settings import get_settings, stored_secret
 
 SECRET_FILE = "staff_secret_key"  # noqa: S105 - a file name, not a secret
 _TRUE = {"1", "true", "yes", "on"}
@@ -14,20 +13,7 @@ _TRUE = {"1", "true", "yes", "on"}
 
 def secret_key(var_dir: Path) -> str:
     """IOP_STAFF_SECRET_KEY, or a key generated once into var/ for local use."""
-    from_env = os.environ.get("IOP_STAFF_SECRET_KEY")
-    if from_env:
-        return from_env
-    path = var_dir / SECRET_FILE
-    if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
-        # Created with owner-only permissions; O_EXCL so two processes never write two keys.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return path.read_text(encoding="utf-8").strip()
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(secrets.token_urlsafe(48))
-    return path.read_text(encoding="utf-8").strip()
+    return stored_secret(var_dir, SECRET_FILE, "IOP_STAFF_SECRET_KEY")
 
 
 def default_config() -> dict:
@@ -48,6 +34,9 @@ def default_config() -> dict:
         "SESSION_COOKIE_SECURE": os.environ.get("IOP_STAFF_SECURE_COOKIES", "").lower() in _TRUE,
         "WTF_CSRF_ENABLED": True,
         "MAX_CONTENT_LENGTH": 64 * 1024,
+        # Reverse proxies in front of the app whose X-Forwarded-For is trusted for the client
+        # address (per-address sign-in lockout, audit); 0 when browsers connect directly.
+        "TRUSTED_PROXIES": int(os.environ.get("IOP_STAFF_TRUSTED_PROXIES", "0")),
         # A tracker store instance to read transcripts from; None: SettingsSQLTrackerStore.
         "TRACKER_STORE": None,
     }

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 
 def log_failure(logger: logging.Logger, what: str, error: BaseException) -> None:
@@ -18,8 +19,22 @@ def log_failure(logger: logging.Logger, what: str, error: BaseException) -> None
     logger.error("%s (%s)\n%s", what, type(error).__name__, stack.rstrip())
 
 
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in every route: a row id fits the database's 64-bit integer, anything
+    larger is a 404 like any other unknown id (the database would refuse it with a 500)."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 class StaffFlask(Flask):
-    """Flask, logging unhandled errors without their messages (see log_failure)."""
+    """Flask, logging unhandled errors without their messages (see log_failure), with row
+    ids bounded in URLs (RowIdConverter)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.url_map.converters["int"] = RowIdConverter
 
     def log_exception(self, exc_info: Any) -> None:
         """Replaces Flask's log line, which prints the exception's message."""

@@ -25,7 +25,7 @@ from bot.accounts import (
     verify_login,
 )
 from bot.db import get_engine, get_sessionmaker
-from bot.db.models import StaffUser, utcnow
+from bot.db.models import LoginThrottle, StaffUser, utcnow
 from bot.settings import REPO_ROOT
 
 PASSWORD = "correct horse battery"
@@ -36,9 +36,9 @@ def make_user(url: str, username: str = "dana", role: str = "clinician") -> None
         create_staff(session, username, PASSWORD, role)
 
 
-def login(url: str, password: str, now=None, username: str = "dana"):
+def login(url: str, password: str, now=None, username: str = "dana", address: str = "10.0.0.1"):
     with get_sessionmaker(url)() as session, session.begin():
-        result = verify_login(session, username, password, now)
+        result = verify_login(session, username, password, now, address=address)
         return (result.user.username if result.user else None), result.locked
 
 
@@ -67,6 +67,21 @@ def test_lockout_after_repeated_failures_then_expiry(database_url: str) -> None:
     assert login(database_url, PASSWORD, start + timedelta(minutes=1)) == (None, True)
     later = start + LOCKOUT + timedelta(seconds=1)
     assert login(database_url, PASSWORD, later) == ("dana", False)
+
+
+def test_a_lockout_holds_for_the_address_that_guessed_only(database_url: str) -> None:
+    make_user(database_url)
+    start = utcnow()
+    for _ in range(MAX_FAILED_LOGINS):
+        login(database_url, "nope nope nope", start, address="203.0.113.9")
+    assert login(database_url, PASSWORD, start, address="203.0.113.9") == (None, True)
+    assert login(database_url, PASSWORD, start, address="10.0.0.1") == ("dana", False)
+    with get_sessionmaker(database_url)() as session:
+        user_id = session.execute(select(StaffUser.id)).scalar_one()
+        assert accounts.locked_logins(session, start) == {user_id: start + LOCKOUT}
+    with get_sessionmaker(database_url)() as session, session.begin():
+        assert accounts.unlock_staff(session, user_id) is not None
+    assert login(database_url, PASSWORD, start, address="203.0.113.9") == ("dana", False)
 
 
 def test_inactive_staff_cannot_log_in(database_url: str) -> None:
@@ -178,7 +193,12 @@ def test_attempts_past_the_limit_are_not_checked(database_url: str) -> None:
     make_user(database_url)
     with get_sessionmaker(database_url)() as session, session.begin():
         # As if MAX_FAILED_LOGINS parallel guesses were being checked right now.
-        session.execute(select(StaffUser)).scalar_one().failed_logins = MAX_FAILED_LOGINS
+        user_id = session.execute(select(StaffUser.id)).scalar_one()
+        session.add(
+            LoginThrottle(
+                staff_user_id=user_id, address="10.0.0.1", failed_logins=MAX_FAILED_LOGINS
+            )
+        )
     assert login(database_url, PASSWORD) == (None, True)
 
 
@@ -200,15 +220,18 @@ def test_a_locked_login_takes_the_same_hashing_work(
 
 def test_a_guess_that_began_before_the_lockout_is_not_checked(database_url: str) -> None:
     make_user(database_url)
+    assert login(database_url, "a first guess") == (None, False)
     with get_sessionmaker(database_url)() as guess, guess.begin():
-        # This guess read the login while it was unlocked...
+        # This guess read the count while the login was unlocked...
         user = guess.execute(select(StaffUser)).scalar_one()
-        assert user.locked_until is None
-        # ...then the fifth failure of other guesses locked it.
+        throttle = guess.execute(select(LoginThrottle)).scalar_one()
+        assert throttle.locked_until is None
+        # ...then the fifth failure of other guesses from the same address locked it.
         with get_sessionmaker(database_url)() as other, other.begin():
-            for _ in range(MAX_FAILED_LOGINS):
-                verify_login(other, "dana", "a parallel guess")
+            for _ in range(MAX_FAILED_LOGINS - 1):
+                verify_login(other, "dana", "a parallel guess", address="10.0.0.1")
         # The right password, arriving late, is not even checked.
-        assert accounts._check_counted(guess, user, PASSWORD, utcnow()) is False
-        assert user.locked_until is not None
+        now = utcnow()
+        assert accounts._check_counted(guess, throttle, user.password_hash, PASSWORD, now) is False
+        assert throttle.locked_until is not None
     assert login(database_url, PASSWORD) == (None, True)

@@ -21,6 +21,7 @@ TABLES = [
     "audit_log",
     "checkins",
     "flags",
+    "login_throttles",
     "mail_links",
     "participants",
     "reminders",

@@ -54,6 +54,12 @@ def test_a_revoked_token_is_refused(app: Flask, db_url: str) -> None:
     assert client.get("/api/assessments", headers=bearer(token)).status_code == 401
 
 
+@pytest.mark.parametrize("url", [*ROUTES, "/api/audit"])
+def test_a_channel_token_reads_no_records(app: Flask, db_url: str, url: str) -> None:
+    token = make_token(db_url, "sms gateway", "channel")
+    assert app.test_client().get(url, headers=bearer(token)).status_code == 401
+
+
 def test_a_signed_in_browser_session_is_not_an_api_credential(clinician) -> None:
     assert clinician.get("/api/assessments").status_code == 401
 

@@ -10,9 +10,14 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from bot.accounts import DEMO_USERNAME, ensure_demo_staff, reset_demo_staff
+from bot.accounts import (
+    DEMO_USERNAME,
+    MAX_FAILED_LOGINS,
+    ensure_demo_staff,
+    reset_demo_staff,
+)
 from bot.db import get_sessionmaker
-from bot.db.models import AuditEntry, StaffUser
+from bot.db.models import AuditEntry, LoginThrottle, StaffUser
 from bot.staff.auth import PUBLIC_ENDPOINTS
 from bot.staff.config import SECRET_FILE, secret_key
 from tests.staff.conftest import (
@@ -91,7 +96,55 @@ def test_five_failures_lock_the_account_even_for_the_right_password(
     assert response.status_code == 401 and b"Wrong username or password" in response.data
     assert client.get("/").status_code == 302
     with get_sessionmaker(db_url)() as session:
-        assert session.execute(select(StaffUser)).scalar_one().locked_until is not None
+        assert session.execute(select(LoginThrottle.locked_until)).scalar_one() is not None
+
+
+def test_a_guesser_elsewhere_cannot_lock_the_clinician_out(app: Flask, db_url: str) -> None:
+    make_staff(db_url, "casey", "clinician")
+    guesser = app.test_client()
+    guesser.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    for _ in range(MAX_FAILED_LOGINS + 2):
+        guesser.post("/login", data={"username": "casey", "password": "guess guess"})
+    refused = guesser.post("/login", data={"username": "casey", "password": PASSWORD})
+    assert refused.status_code == 401
+    clinic = app.test_client()
+    clinic.environ_base["REMOTE_ADDR"] = "10.20.0.7"
+    sign_in(clinic, "casey")
+    assert clinic.get("/").status_code == 200
+
+
+def test_failed_sign_ins_are_audited_without_what_was_typed(app: Flask, db_url: str) -> None:
+    make_staff(db_url, "casey", "clinician")
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    for _ in range(MAX_FAILED_LOGINS):
+        client.post("/login", data={"username": "casey", "password": "secret guess"})
+    client.post("/login", data={"username": "my password 123", "password": "x"})
+    with get_sessionmaker(db_url)() as session:
+        casey = session.execute(select(StaffUser)).scalar_one().id
+        rows = session.execute(
+            select(AuditEntry).where(AuditEntry.action == "login_failed").order_by(AuditEntry.id)
+        ).scalars()
+        seen = [(r.actor, r.object_id, r.detail) for r in rows]
+    address = {"address": "203.0.113.9"}
+    assert seen == [
+        *[("anonymous", str(casey), {**address, "locked": False})] * (MAX_FAILED_LOGINS - 1),
+        ("anonymous", str(casey), {**address, "locked": True}),
+        ("anonymous", None, {**address, "locked": False}),
+    ]
+    assert "secret guess" not in str(seen) and "my password" not in str(seen)
+
+
+def test_the_client_address_comes_from_trusted_proxies_only(db_url: str) -> None:
+    make_staff(db_url, "casey", "clinician")
+    forwarded = {"X-Forwarded-For": "198.51.100.4"}
+    for proxies, expected in ((0, "127.0.0.1"), (1, "198.51.100.4")):
+        client = make_app(db_url, TRUSTED_PROXIES=proxies).test_client()
+        client.post("/login", data={"username": "casey", "password": "no"}, headers=forwarded)
+        with get_sessionmaker(db_url)() as session, session.begin():
+            throttle = session.execute(select(LoginThrottle)).scalar_one()
+            assert throttle.address == expected
+            session.delete(throttle)
 
 
 def test_a_locked_login_answers_like_an_unknown_username(app: Flask, db_url: str) -> None:

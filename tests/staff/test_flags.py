@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.db import get_sessionmaker
 from bot.db.models import AuditEntry, Flag, utcnow
-from tests.staff.conftest import add_flag, flag_row
+from tests.staff.conftest import add_flag, flag_row, make_token
 from tests.staff.conversations import CRISIS_TEXT, seed_crisis_conversation
 
 
@@ -243,3 +244,17 @@ def test_open_flags_can_be_acknowledged_from_the_queue(db_url: str) -> None:
     assert response.status_code == 303
     assert response.headers["Location"] == f"/flags/{open_id}"
     assert flag_row(db_url, open_id).acknowledged_by == "casey"
+
+
+@pytest.mark.parametrize("row_id", [2**63 - 1, 2**63, 2**64, 10**40])
+def test_an_id_beyond_any_row_is_404_on_every_route(app, admin, db_url: str, row_id: int) -> None:
+    token = make_token(db_url, "reader", "admin")
+    routes = [rule for rule in app.url_map.iter_rules() if "<int:" in rule.rule]
+    assert len(routes) >= 10
+    for rule in routes:
+        url = re.sub(r"<int:\w+>", str(row_id), rule.rule)
+        headers = {"Authorization": f"Bearer {token}"} if url.startswith("/api/") else {}
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            form = {"note": "n", "status": "contacted"} if method == "POST" else None
+            response = admin.open(url, method=method, headers=headers, data=form)
+            assert response.status_code == 404, (method, url)

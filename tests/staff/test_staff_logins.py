@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.db import get_sessionmaker
-from bot.db.models import AuditEntry, StaffUser, utcnow
+from bot.db.models import AuditEntry, LoginThrottle, StaffUser, utcnow
 from tests.staff.conftest import PASSWORD, make_staff, sign_in
 
 
@@ -58,14 +58,22 @@ def test_admins_cannot_turn_themselves_off(admin, db_url: str) -> None:
 
 def test_unlock_lifts_a_lockout(app, admin, db_url: str) -> None:
     make_staff(db_url, "casey", "clinician")
-    with get_sessionmaker(db_url)() as session, session.begin():
-        locked = session.execute(select(StaffUser).where(StaffUser.username == "casey"))
-        locked.scalar_one().locked_until = utcnow() + timedelta(minutes=10)
-    page = admin.get("/staff/").data.decode()
-    assert "locked until" in page and "Unlock</button>" in page
     casey_id = user(db_url, "casey").id
+    with get_sessionmaker(db_url)() as session, session.begin():
+        for address in ("127.0.0.1", "203.0.113.9"):
+            session.add(
+                LoginThrottle(
+                    staff_user_id=casey_id,
+                    address=address,
+                    failed_logins=5,
+                    locked_until=utcnow() + timedelta(minutes=10),
+                )
+            )
+    page = admin.get("/staff/").data.decode()
+    assert "locked from some address until" in page and "Unlock</button>" in page
     assert admin.post(f"/staff/{casey_id}/unlock").status_code == 303
-    assert user(db_url, "casey").locked_until is None
+    with get_sessionmaker(db_url)() as session:
+        assert session.execute(select(LoginThrottle)).scalars().all() == []
     sign_in(app.test_client(), "casey")
     assert admin.post("/staff/999/unlock").status_code == 404
 
@@ -99,7 +107,8 @@ def test_guessing_the_current_password_locks_the_login(app, clinician, db_url: s
     guess = {"current_password": "guess", "new_password": new, "new_password_again": new}
     for _ in range(5):
         assert clinician.post("/staff/password", data=guess).status_code == 400
-    assert user(db_url, "casey").locked_until is not None
+    with get_sessionmaker(db_url)() as session:
+        assert session.execute(select(LoginThrottle.locked_until)).scalar_one() is not None
     right = {"current_password": PASSWORD, "new_password": new, "new_password_again": new}
     assert b"locked" in clinician.post("/staff/password", data=right).data
     refused = app.test_client().post("/login", data={"username": "casey", "password": PASSWORD})

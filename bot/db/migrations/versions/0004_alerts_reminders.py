@@ -8,6 +8,8 @@ Create Date: 2026-12-07 09:10:00
 import sqlalchemy as sa
 from alembic import op
 
+from bot.db.migrations.checks import replace_check
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
@@ -21,9 +23,7 @@ NEW_KINDS = (
 
 
 def _kinds(condition: str) -> None:
-    with op.batch_alter_table("flags") as batch:
-        batch.drop_constraint(op.f("ck_flags_kind_valid"), type_="check")
-        batch.create_check_constraint(op.f("ck_flags_kind_valid"), condition)
+    replace_check("flags", "ck_flags_kind_valid", condition)
 
 
 def upgrade() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -12,12 +13,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import IopAction
+from actions.durable import SAVED_LATER, queue_record
 from actions.forms import QuestionForm
 from bot import preassessment
 from bot.answers import Question
 from bot.db import get_sessionmaker
 from bot.db.repositories import save_assessment
 from bot.screening import new_reference, recommend_level_of_care
+from bot.spool import STORAGE_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -84,26 +87,44 @@ class ActionSubmitAssessment(IopAction):
         if wants_contact:
             contact.update(name=values.get("contact_name"), time=values.get("contact_time"))
         key = tracker.get_slot("assessment_key") or uuid.uuid4().hex
-        with get_sessionmaker()() as session, session.begin():
-            assessment, _flag = save_assessment(
-                session,
-                conversation_id=tracker.sender_id,
-                dedup_key=f"{tracker.sender_id}:{key}",
-                reference=new_reference(),
-                recommendation=recommendation.level,
-                flag_severity=recommendation.flag_severity,
-                answers=preassessment.stored_answers(values),
-                phq2=result.phq2 if values.get("phq_depressed") is not None else None,
-                gad2=result.gad2 if values.get("gad_worry") is not None else None,
-                contact=contact or None,
-            )
-            reference = assessment.reference
+        record = {
+            "conversation_id": tracker.sender_id,
+            "dedup_key": f"{tracker.sender_id}:{key}",
+            "reference": new_reference(),
+            "recommendation": recommendation.level,
+            "flag_severity": recommendation.flag_severity,
+            "answers": preassessment.stored_answers(values),
+            "phq2": result.phq2 if values.get("phq_depressed") is not None else None,
+            "gad2": result.gad2 if values.get("gad_worry") is not None else None,
+            "contact": contact or None,
+            "created_at": datetime.now(timezone.utc).isoformat(),
+        }
+        try:
+            with get_sessionmaker()() as session, session.begin():
+                assessment, _flag = store_assessment(session, record)
+                reference = assessment.reference
+            queued = False
+        except STORAGE_ERRORS:
+            queue_record("assessment", record)
+            reference, queued = record["reference"], True
         if ending == "emergency":
             # The crisis lines came first; then where the answers went, without a sales pitch.
-            dispatcher.utter_message(text=preassessment.urgent_message(reference))
+            text = preassessment.urgent_message(reference)
         else:
-            dispatcher.utter_message(
-                text=preassessment.result_message(recommendation, reference, wants_contact)
-            )
+            text = preassessment.result_message(recommendation, reference, wants_contact)
+        dispatcher.utter_message(text=f"{text} {SAVED_LATER}" if queued else text)
         outcome = "emergency" if ending == "emergency" else "saved"
         return [*clear, SlotSet("assessment_outcome", outcome), SlotSet("assessment_key", None)]
+
+
+def store_assessment(session: Any, record: dict[str, Any]) -> tuple[Any, Any]:
+    """Store an assessment record once, with its follow-up flag."""
+    fields = dict(record)
+    fields["created_at"] = datetime.fromisoformat(record["created_at"])
+    return save_assessment(session, **fields)
+
+
+def store_queued_assessment(record: dict[str, Any]) -> None:
+    """An assessment from the durable queue (bot/spool.py)."""
+    with get_sessionmaker()() as session, session.begin():
+        store_assessment(session, record)

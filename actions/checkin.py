@@ -15,14 +15,16 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import IopAction
+from actions.durable import SAVED_LATER, queue_record
 from actions.forms import QuestionForm
 from bot import checkins
 from bot.answers import Question
 from bot.db import get_sessionmaker
 from bot.db.models import Participant
 from bot.db.repositories import checkins_since, open_flag, save_checkin
-from bot.participants import participant_for_message
+from bot.participants import TOKEN_HASH_KEY, participant_for_message, resolve_token_hash
 from bot.settings import get_settings
+from bot.spool import STORAGE_ERRORS
 
 
 def current_participant(tracker: Tracker) -> Participant | None:
@@ -110,8 +112,66 @@ def _local_day(moment: datetime, zone: ZoneInfo) -> Any:
     return moment.astimezone(zone).date()
 
 
+def checkin_record(
+    participant_id: int, token_hash: object, conversation_id: str, key: str, values: dict
+) -> dict[str, Any]:
+    """A finished check-in as plain values: what is stored, and what waits in the durable
+    queue (bot/spool.py) while the database cannot take it."""
+    use = values.get("used_since_last") or {}
+    coping_note = values.get("coping_note") or {}
+    return {
+        "participant_id": participant_id,
+        "token_hash": token_hash,
+        "conversation_id": conversation_id,
+        "dedup_key": f"checkin:{participant_id}:{key}",
+        "mood": int(values["mood"]),
+        "craving": int(values["craving"]),
+        "triggers": list(values.get("triggers") or []),
+        "used_since_last": bool(use.get("used")),
+        "substances_used": use.get("what") or values.get("used_what"),
+        "coping": coping_note.get("coping"),
+        "note": coping_note.get("note"),
+        "created_at": datetime.now(timezone.utc).isoformat(),
+    }
+
+
+def store_checkin(session: Any, record: dict[str, Any]) -> Any:
+    """Store a check-in record once, with its flags (craving 8+: high_craving; use: lapse)."""
+    fields = {k: v for k, v in record.items() if k != "token_hash"}
+    fields["created_at"] = datetime.fromisoformat(record["created_at"])
+    checkin, _created = save_checkin(session, **fields)
+    flags = []
+    if record["craving"] >= checkins.HIGH_CRAVING:
+        flags.append(("high_craving", f"Craving {record['craving']}/10 at check-in"))
+    if record["used_since_last"]:
+        flags.append(("lapse", "Use since the last check-in reported"))
+    for kind, reason in flags:
+        open_flag(
+            session,
+            kind=kind,
+            severity="high",
+            conversation_id=record["conversation_id"],
+            participant_id=record["participant_id"],
+            reason=reason,
+            dedup_key=f"{kind}:{checkin.dedup_key}",
+        )
+    return checkin
+
+
+def store_queued_checkin(record: dict[str, Any]) -> None:
+    """A check-in from the durable queue: stored if its token still names that participant
+    (as of when it was made), else dropped with a log line."""
+    made = datetime.fromisoformat(record["created_at"])
+    with get_sessionmaker()() as session, session.begin():
+        participant = resolve_token_hash(session, record.get("token_hash"), now=made)
+        if participant is None or participant.id != record["participant_id"]:
+            raise ValueError("the check-in's token no longer names its participant")
+        store_checkin(session, record)
+
+
 class ActionSubmitCheckin(IopAction):
-    """Store the finished check-in once, open its flags, and reply with the person's trend."""
+    """Store the finished check-in once, open its flags, and reply with the person's trend;
+    when the database cannot take it, keep it in the durable queue and say so."""
 
     def name(self) -> str:
         """Name in the domain."""
@@ -126,58 +186,42 @@ class ActionSubmitCheckin(IopAction):
             SlotSet("checkin_key", None),
             SlotSet("checkin_participant", None),
         ]
-        participant = same_participant(tracker)
-        if participant is None:
+        metadata = (tracker.latest_message or {}).get("metadata") or {}
+        token_hash = metadata.get(TOKEN_HASH_KEY) if isinstance(metadata, dict) else None
+        try:
+            participant_id = getattr(same_participant(tracker), "id", None)
+        except STORAGE_ERRORS:
+            # The token is checked when the queued check-in is stored (store_queued_checkin).
+            participant_id = tracker.get_slot("checkin_participant") if token_hash else None
+        if participant_id is None:
             dispatcher.utter_message(response="utter_checkin_needs_link")
             return clear
         values = {slot: tracker.get_slot(slot) for slot in checkins.CHECKIN_SLOTS}
         if values.get("confirm_stop") is True or values.get("mood") is None:
             dispatcher.utter_message(response="utter_checkin_stopped")
             return clear
-        use = values.get("used_since_last") or {}
-        coping_note = values.get("coping_note") or {}
-        triggers = list(values.get("triggers") or [])
-        craving = int(values["craving"])
         key = tracker.get_slot("checkin_key") or uuid.uuid4().hex
+        record = checkin_record(participant_id, token_hash, tracker.sender_id, key, values)
+        tips = checkins.suggest_coping(record["triggers"], record["craving"])
         zone = ZoneInfo(get_settings().clinic.timezone)
         now = datetime.now(timezone.utc)
-        with get_sessionmaker()() as session, session.begin():
-            checkin, _created = save_checkin(
-                session,
-                participant_id=participant.id,
-                conversation_id=tracker.sender_id,
-                dedup_key=f"checkin:{participant.id}:{key}",
-                mood=int(values["mood"]),
-                craving=craving,
-                triggers=triggers,
-                used_since_last=bool(use.get("used")),
-                substances_used=use.get("what") or values.get("used_what"),
-                coping=coping_note.get("coping"),
-                note=coping_note.get("note"),
-            )
-            flags = []
-            if craving >= checkins.HIGH_CRAVING:
-                flags.append(("high_craving", f"Craving {craving}/10 at check-in"))
-            if use.get("used"):
-                flags.append(("lapse", "Use since the last check-in reported"))
-            for kind, reason in flags:
-                open_flag(
-                    session,
-                    kind=kind,
-                    severity="high",
-                    conversation_id=tracker.sender_id,
-                    participant_id=participant.id,
-                    reason=reason,
-                    dedup_key=f"{kind}:{checkin.dedup_key}",
-                )
-            history = [
-                checkins.DayCraving(_local_day(c.created_at, zone), c.craving, tuple(c.triggers))
-                for c in checkins_since(session, participant.id, now - timedelta(days=15))
-            ]
+        try:
+            with get_sessionmaker()() as session, session.begin():
+                store_checkin(session, record)
+                history = [
+                    checkins.DayCraving(
+                        _local_day(c.created_at, zone), c.craving, tuple(c.triggers)
+                    )
+                    for c in checkins_since(session, participant_id, now - timedelta(days=15))
+                ]
+        except STORAGE_ERRORS:
+            queue_record("checkin", record)
+            reply = checkin_reply(record["used_since_last"], record["craving"], "", tips)
+            dispatcher.utter_message(text=f"{reply} {SAVED_LATER}")
+            return clear
         trend = checkins.craving_trend(history, _local_day(now, zone))
-        tips = checkins.suggest_coping(triggers, craving)
         dispatcher.utter_message(
-            text=checkin_reply(bool(use.get("used")), craving, trend.sentence(), tips)
+            text=checkin_reply(record["used_since_last"], record["craving"], trend.sentence(), tips)
         )
         return clear
 

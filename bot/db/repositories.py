@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.alerts.outbox import enqueue_alerts
 from bot.db.engine import savepoint
-from bot.db.models import FLAG_KINDS, FLAG_SEVERITIES, Assessment, CheckIn, Flag
+from bot.db.models import FLAG_KINDS, FLAG_SEVERITIES, Assessment, CheckIn, Flag, utcnow
 
 _SEVERITY_ORDER = case({s: i for i, s in enumerate(FLAG_SEVERITIES)}, value=Flag.severity)
 
@@ -90,12 +90,15 @@ def save_assessment(
     phq2: int | None,
     gad2: int | None,
     contact: dict[str, str] | None = None,
+    created_at: datetime | None = None,
 ) -> tuple[Assessment, Flag]:
-    """Store a completed assessment and its follow-up flag together, once per `dedup_key`."""
+    """Store a completed assessment and its follow-up flag together, once per `dedup_key`
+    (`created_at`: when it was made, for one stored late; default now)."""
     contact = contact or {}
     assessment, _added = _add_once(
         session,
         Assessment(
+            created_at=created_at or utcnow(),
             conversation_id=conversation_id,
             dedup_key=dedup_key,
             reference=reference,
@@ -135,9 +138,12 @@ def save_checkin(
     substances_used: str | None = None,
     coping: str | None = None,
     note: str | None = None,
+    created_at: datetime | None = None,
 ) -> tuple[CheckIn, bool]:
-    """Store one completed check-in once per `dedup_key`; (row, True) when newly stored."""
+    """Store one completed check-in once per `dedup_key`; (row, True) when newly stored.
+    `created_at`: when it was made, for one stored late (bot/spool.py); default now."""
     checkin = CheckIn(
+        created_at=created_at or utcnow(),
         participant_id=participant_id,
         conversation_id=conversation_id,
         dedup_key=dedup_key,

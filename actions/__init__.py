@@ -1,1 +1,1 @@
-"""Custom actions for the Rasa action server (`rasa run actions`), one module per feature."""
+"""Custom actions for the action server (`python -m bot.action_server`), one module each."""

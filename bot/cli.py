@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from bot.db.models import STAFF_ROLES
+from bot.db.models import API_TOKEN_ROLES, STAFF_ROLES
 from bot.settings import get_settings
 from bot.stack import Stack, StackError
 
@@ -129,7 +129,7 @@ def cmd_create_staff(args: argparse.Namespace) -> int:
 
 
 def cmd_api_token(args: argparse.Namespace) -> int:
-    """Create a bearer token for the staff JSON API (shown only this once)."""
+    """Create a bearer token for the staff JSON API or the REST channel (shown only once)."""
     from bot.accounts import AccountError, create_api_token
 
     try:
@@ -168,11 +168,12 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def _demo_logins() -> dict[str, str]:
-    """A local demo admin (fresh password) and a demo participant link (fresh token)."""
-    from sqlalchemy import select
+    """A local demo admin (fresh password), a demo participant link (fresh token) and a REST
+    channel token (the previous demo one revoked)."""
+    from sqlalchemy import select, update
 
-    from bot.accounts import reset_demo_staff
-    from bot.db.models import Participant
+    from bot.accounts import create_api_token, reset_demo_staff
+    from bot.db.models import ApiToken, Participant, utcnow
     from bot.participants import enroll, new_participant_link
 
     with _database_session() as session:
@@ -183,13 +184,21 @@ def _demo_logins() -> dict[str, str]:
             select(Participant.id).where(Participant.display_name == DEMO_PARTICIPANT)
         ).scalar()
         link = new_participant_link(session, demo) if demo else enroll(session, DEMO_PARTICIPANT)
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.name == DEMO_CHANNEL, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        channel_token = create_api_token(session, DEMO_CHANNEL, "channel")[1]
         return {
             "staff_login": f"{staff[0]} / {staff[1]}",
             "demo_participant_link": link.link,
+            "rest_channel_token": channel_token,
         }
 
 
 DEMO_PARTICIPANT = "Demo participant"
+DEMO_CHANNEL = "demo REST channel"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -237,10 +246,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     try:
         while not stopping:
-            stack.check_alive()
-            time.sleep(1)
-    except StackError as exc:
-        return _fail(str(exc), 1)
+            # A child that dies is restarted with backoff; the others keep serving.
+            for line in stack.supervise():
+                print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
+            time.sleep(0.5)
     finally:
         stack.stop()
     return 0
@@ -300,10 +309,17 @@ def build_parser() -> argparse.ArgumentParser:
     staff.set_defaults(func=cmd_create_staff)
 
     api_token = commands.add_parser(
-        "api-token", parents=[common], help="create a bearer token for the staff JSON API"
+        "api-token",
+        parents=[common],
+        help="a bearer token for the staff JSON API or the REST channel",
     )
     api_token.add_argument("--name", required=True, help="who or what uses the token")
-    api_token.add_argument("--role", default="clinician", choices=STAFF_ROLES)
+    api_token.add_argument(
+        "--role",
+        default="clinician",
+        choices=API_TOKEN_ROLES,
+        help="clinician or admin: the staff JSON API; channel: the REST chat channel",
+    )
     api_token.set_defaults(func=cmd_api_token)
 
     purge = commands.add_parser(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
@@ -20,6 +21,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 MAX_MESSAGE_CHARS = 2000
 MAX_SENDER_CHARS = 128
 MAX_METADATA_BYTES = 4096
+# The secret the Rasa server shows the action server on every call (bot/action_server.py).
+ACTION_TOKEN_ENV = "IOP_ACTION_TOKEN"  # noqa: S105 - a variable name, not a secret
+ACTION_TOKEN_HEADER = "X-Action-Token"  # noqa: S105 - a header name
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_NAMES = {
     "mon": "Mon",
@@ -285,3 +289,22 @@ def get_settings() -> Settings:
         lock_store_url=os.environ.get("LOCK_STORE_URL") or None,
         alerts=load_alert_settings(os.environ),
     )
+
+
+def stored_secret(var_dir: Path, filename: str, env_name: str) -> str:
+    """The secret in environment variable `env_name`, or one generated once into
+    `var_dir/filename` for local use (owner-only; every process on this machine reads the same)."""
+    from_env = os.environ.get(env_name)
+    if from_env:
+        return from_env
+    path = var_dir / filename
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        # Created with owner-only permissions; O_EXCL so two processes never write two keys.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text(encoding="utf-8").strip()
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text(encoding="utf-8").strip()

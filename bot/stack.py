@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.settings import REPO_ROOT
+from bot.settings import ACTION_TOKEN_ENV, ACTION_TOKEN_HEADER, REPO_ROOT
 
 # Every Rasa process runs with these: no telemetry (SPEC §6), loopback only, quiet TensorFlow.
 SERVICE_ENV = {
@@ -28,6 +29,13 @@ SERVICE_ENV = {
     "SANIC_REQUEST_MAX_SIZE": str(1024 * 1024),
 }
 LOOPBACK = "127.0.0.1"
+
+
+# A service that dies is restarted after 1 s, then 2, 4 ... at most 60 s while it keeps dying;
+# once it has stayed up for STABLE_AFTER seconds the next failure starts again at 1 s.
+FIRST_BACKOFF = 1.0
+MAX_BACKOFF = 60.0
+STABLE_AFTER = 60.0
 
 
 class StackError(RuntimeError):
@@ -44,9 +52,19 @@ class Service:
     ready_url: str | None
     log_path: Path
     process: subprocess.Popen | None = field(default=None, repr=False)
+    # Supervision (Stack.supervise): when it last started, failures in a row, pending restart.
+    started_at: float = 0.0
+    failures: int = 0
+    restarts: int = 0
+    restart_at: float | None = None
+
+    def running(self) -> bool:
+        """Whether the process was started and has not exited."""
+        return self.process is not None and self.process.poll() is None
 
     def start(self, env: dict[str, str]) -> None:
         """Launch the process in its own process group, output to its log file."""
+        self.started_at = time.monotonic()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -98,11 +116,15 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def endpoints_for(action_port: int, directory: Path) -> Path:
-    """endpoints.yml with the action server URL pointed at `action_port`."""
+def endpoints_for(action_port: int, directory: Path, action_token: str) -> Path:
+    """endpoints.yml with the action server URL pointed at `action_port` and the shared secret
+    the action server asks for (bot/action_server.py), in a file only this user can read."""
     endpoints = yaml.safe_load((REPO_ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
-    endpoints.setdefault("action_endpoint", {})["url"] = f"http://{LOOPBACK}:{action_port}/webhook"
+    action = endpoints.setdefault("action_endpoint", {})
+    action["url"] = f"http://{LOOPBACK}:{action_port}/webhook"
+    action.setdefault("headers", {})[ACTION_TOKEN_HEADER] = action_token
     path = directory / "endpoints.yml"
+    path.touch(mode=0o600)
     path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
     return path
 
@@ -126,6 +148,7 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
     _config_dir: Path | None = field(default=None, repr=False)
+    _action_token: str | None = field(default=None, repr=False)
 
     @property
     def rasa_url(self) -> str:
@@ -147,8 +170,19 @@ class Stack:
         """Base URL of the public website."""
         return f"http://{LOOPBACK}:{self.web_port}"
 
+    @property
+    def action_token(self) -> str:
+        """The secret Rasa shows the action server: IOP_ACTION_TOKEN, else one per stack."""
+        if self._action_token is None:
+            self._action_token = (
+                self.extra_env.get(ACTION_TOKEN_ENV)
+                or os.environ.get(ACTION_TOKEN_ENV)
+                or secrets.token_urlsafe(32)
+            )
+        return self._action_token
+
     def _env(self) -> dict[str, str]:
-        env = {**os.environ, **SERVICE_ENV, **self.extra_env}
+        env = {**os.environ, **SERVICE_ENV, **self.extra_env, ACTION_TOKEN_ENV: self.action_token}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
         return env
 
@@ -161,11 +195,9 @@ class Stack:
             Service(
                 name="action server",
                 command=[
-                    _bin("rasa"),
-                    "run",
-                    "actions",
-                    "--actions",
-                    "actions",
+                    sys.executable,
+                    "-m",
+                    "bot.action_server",
                     "--port",
                     str(self.action_port),
                 ],
@@ -184,7 +216,7 @@ class Stack:
                     "--port",
                     str(self.rasa_port),
                     "--endpoints",
-                    str(endpoints_for(self.action_port, config_dir)),
+                    str(endpoints_for(self.action_port, config_dir, self.action_token)),
                     "--credentials",
                     str(REPO_ROOT / "credentials.yml"),
                 ],
@@ -238,11 +270,31 @@ class Stack:
             self.stop()
             raise
 
-    def check_alive(self) -> None:
-        """Raise if any service has exited."""
+    def supervise(self, now: float | None = None) -> list[str]:
+        """Restart the services that died, each after its own backoff, leaving the others
+        serving; returns one line per thing done, for the operator's log (no message text)."""
+        now = time.monotonic() if now is None else now
+        done: list[str] = []
         for service in self.services:
-            if service.process is None or service.process.poll() is not None:
-                raise StackError(f"{service.name} stopped; see {service.log_path}")
+            if service.running():
+                if service.failures and now - service.started_at >= STABLE_AFTER:
+                    service.failures = 0
+                continue
+            if service.restart_at is None:
+                delay = min(MAX_BACKOFF, FIRST_BACKOFF * 2**service.failures)
+                service.failures += 1
+                service.restart_at = now + delay
+                code = service.process.returncode if service.process is not None else None
+                done.append(
+                    f"{service.name} stopped (exit code {code}); restarting in {delay:.0f} s, "
+                    f"see {service.log_path}"
+                )
+            elif now >= service.restart_at:
+                service.restart_at = None
+                service.start(self._env())
+                service.restarts += 1
+                done.append(f"{service.name} restarted ({service.restarts} so far)")
+        return done
 
     def stop(self) -> None:
         """Stop every service, last started first."""

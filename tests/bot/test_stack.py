@@ -13,9 +13,11 @@ from bot.stack import Service, Stack, StackError, endpoints_for
 
 
 def test_endpoints_point_at_the_chosen_action_port(tmp_path: Path) -> None:
-    path = endpoints_for(6123, tmp_path)
+    path = endpoints_for(6123, tmp_path, "s3cret-token")
     endpoints = yaml.safe_load(path.read_text())
     assert endpoints["action_endpoint"]["url"] == "http://127.0.0.1:6123/webhook"
+    assert endpoints["action_endpoint"]["headers"] == {"X-Action-Token": "s3cret-token"}
+    assert path.stat().st_mode & 0o077 == 0  # the secret: readable by this user only
 
 
 def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
@@ -46,3 +48,56 @@ def test_stop_ends_the_process_group(tmp_path: Path) -> None:
     service.stop(timeout=5)
     assert service.process is not None and service.process.poll() is not None
     service.stop()  # stopping twice is harmless
+
+
+def _service(tmp_path: Path, name: str, code: str) -> Service:
+    return Service(
+        name=name,
+        command=[sys.executable, "-c", code],
+        ready_url=None,
+        log_path=tmp_path / f"{name}.log",
+    )
+
+
+def test_a_dead_service_is_restarted_with_growing_backoff_and_the_others_keep_serving(
+    tmp_path: Path,
+) -> None:
+    steady = _service(tmp_path, "steady", "import time; time.sleep(120)")
+    crashing = _service(tmp_path, "crashing", "import sys; sys.exit(3)")
+    stack = Stack(model=tmp_path / "model.tar.gz", log_dir=tmp_path, services=[steady, crashing])
+    for service in stack.services:
+        service.start(env={})
+    steady_pid = steady.process.pid
+    try:
+        delays = []
+        now = time.monotonic()
+        for _ in range(4):
+            crashing.process.wait(timeout=10)
+            (stopped,) = stack.supervise(now)
+            assert stopped.startswith("crashing stopped (exit code 3); restarting in")
+            delays.append(crashing.restart_at - now)
+            assert stack.supervise(now + delays[-1] - 0.1) == []  # not before its time
+            now += delays[-1]
+            (restarted,) = stack.supervise(now)
+            assert restarted == f"crashing restarted ({len(delays)} so far)"
+        assert delays == [1, 2, 4, 8]
+        assert steady.running() and steady.process.pid == steady_pid
+    finally:
+        stack.stop()
+
+
+def test_backoff_starts_again_once_a_service_stayed_up(tmp_path: Path) -> None:
+    service = _service(tmp_path, "flaky", "import time; time.sleep(120)")
+    stack = Stack(model=tmp_path / "model.tar.gz", log_dir=tmp_path, services=[service])
+    service.start(env={})
+    try:
+        service.failures = 5  # it had been dying before this start
+        assert stack.supervise(service.started_at + 59) == []
+        assert service.failures == 5
+        assert stack.supervise(service.started_at + 60) == []
+        assert service.failures == 0
+        service.stop()
+        (stopped,) = stack.supervise()
+        assert "restarting in 1 s" in stopped
+    finally:
+        stack.stop()

@@ -25,6 +25,7 @@ sys.path.insert(0, str(REPO))
 
 import requests  # noqa: E402
 
+from bot.accounts import create_api_token  # noqa: E402
 from bot.db import get_sessionmaker  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.participants import enroll  # noqa: E402
@@ -34,13 +35,15 @@ from tests.conversations.test_assessment import BUTTON_PATHS  # noqa: E402
 
 FAQ = ["what is an intensive outpatient program?", "how much does it cost?", "is it private?"]
 CHECKIN = ["/start_checkin", "4", "2", "Nothing", "No", "Nothing to add"]
+# The REST channel's bearer token (a channel API token minted in main()).
+HEADERS: dict[str, str] = {}
 
 
 def timed(url: str, sender: str, text: str, metadata: dict | None = None) -> float:
     """Seconds for one message's round trip."""
     body = {"sender": sender, "message": text, "metadata": metadata or {}}
     start = time.perf_counter()
-    response = requests.post(url, json=body, timeout=60)
+    response = requests.post(url, json=body, headers=HEADERS, timeout=60)
     response.raise_for_status()
     return time.perf_counter() - start
 
@@ -77,6 +80,7 @@ def main() -> int:
     upgrade(db)
     with get_sessionmaker(db)() as session, session.begin():
         tokens = [enroll(session, f"bench {i}").token for i in range(args.users)]
+        HEADERS["Authorization"] = f"Bearer {create_api_token(session, 'bench', 'channel')[1]}"
     stack = Stack(
         model=args.model,
         rasa_port=free_port(),

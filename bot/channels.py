@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import re
+import time
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import yaml
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import rasa_speedups
+from bot.accounts import channel_token_valid
+from bot.db import get_sessionmaker
 from bot.forget import forget_conversation, take_marker
-from bot.participants import protect_metadata
-from bot.replies import something_went_wrong
-from bot.settings import MAX_MESSAGE_CHARS, MAX_METADATA_BYTES, MAX_SENDER_CHARS
+from bot.participants import hash_token, protect_metadata
+from bot.replies import slow_down, something_went_wrong
+from bot.settings import MAX_MESSAGE_CHARS, MAX_METADATA_BYTES, MAX_SENDER_CHARS, REPO_ROOT
+from bot.spool import STORAGE_ERRORS
 
 logger = logging.getLogger(__name__)
 # The Rasa server loads this module for its channels (credentials.yml): the place to make its
@@ -60,11 +68,87 @@ def check_message(body: object) -> tuple[str, str, dict[str, Any] | None]:
         raise InvalidMessage(400, "'metadata' must hold only JSON values") from None
     if size > MAX_METADATA_BYTES:
         raise InvalidMessage(413, "'metadata' is too large")
-    return sender, text, metadata
+    return sender, without_intent_syntax(text), metadata
+
+
+# A message that starts with "/" is Rasa's intent syntax (`/intent{"entity": ...}`): it skips NLU,
+# and Rasa logs the text when it cannot parse it. From a visitor only the bare shortcuts the
+# bot's own buttons and the website send are taken as such; any other "/..." is read as words.
+SHORTCUT = re.compile(r"/([a-z_]{1,64})")
+
+
+@functools.cache
+def allowed_shortcuts() -> frozenset[str]:
+    """The button payloads in domain.yml's responses that are intents, the website's opening
+    payloads (bot/web), and Rasa's /restart."""
+    domain = yaml.safe_load((REPO_ROOT / "domain.yml").read_text(encoding="utf-8")) or {}
+    payloads = {"/greet", "/start_checkin", "/restart"}
+    for variants in (domain.get("responses") or {}).values():
+        for variant in variants or []:
+            for button in variant.get("buttons") or []:
+                payloads.add(str(button.get("payload", "")))
+    return frozenset(p for p in payloads if SHORTCUT.fullmatch(p))
+
+
+def without_intent_syntax(text: str) -> str:
+    """`text`, unless it uses Rasa's intent syntax other than an allowed shortcut: then the
+    same words without their leading slashes, for NLU to read like any other message."""
+    stripped = text.strip()
+    if not stripped.startswith(INTENT_MESSAGE_PREFIX) or stripped in allowed_shortcuts():
+        return text
+    words = stripped.lstrip(INTENT_MESSAGE_PREFIX + " ")
+    if not words:
+        raise InvalidMessage(400, "'message' has no words")
+    return words
+
+
+class ChannelTokens:
+    """Which bearer tokens may use the REST channel: active `channel` API tokens
+    (`python -m bot api-token --name NAME --role channel`), looked up in the app database and
+    remembered for a minute (a revoked token stops working within that minute)."""
+
+    TTL = 60.0
+
+    def __init__(self) -> None:
+        self._valid_until: dict[str, float] = {}
+
+    def allows(self, authorization: str | None) -> bool:
+        """Whether an Authorization header carries an active channel token."""
+        scheme, _, token = (authorization or "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return False
+        key = hash_token(token)
+        now = time.monotonic()
+        if self._valid_until.get(key, 0.0) > now:
+            return True
+        with get_sessionmaker()() as session:
+            valid = channel_token_valid(session, token)
+        if valid:
+            if len(self._valid_until) > 10_000:  # tokens are few; never let this grow unbounded
+                self._valid_until.clear()
+            self._valid_until[key] = now + self.TTL
+        return valid
+
+
+# What a caller without a channel token reads.
+TOKEN_REQUIRED = "a channel token is required: Authorization: Bearer <token from `python -m bot api-token --name NAME --role channel`>"  # noqa: E501, S105
 
 
 class GuardedRestInput(RestInput):
     """`/webhooks/rest/webhook`: refuses malformed input with a 4xx, never logs message text."""
+
+    def __init__(self, require_token: bool = True) -> None:
+        super().__init__()
+        # The channel for trusted integrations and tests (SPEC §4): every call shows a channel
+        # token. `require_token: false` in credentials.yml turns that off (a closed network).
+        self.require_token = require_token
+        self.tokens = ChannelTokens()
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> RestInput:
+        """`require_token` (default true) from credentials.yml."""
+        return cls(require_token=bool((credentials or {}).get("require_token", True)))
 
     @classmethod
     def name(cls) -> str:
@@ -81,6 +165,17 @@ class GuardedRestInput(RestInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            try:
+                allowed = not self.require_token or self.tokens.allows(
+                    request.headers.get("Authorization")
+                )
+            except STORAGE_ERRORS as exc:  # a token not seen lately, and no database to ask
+                logger.error("rest: could not check a channel token (%s)", type(exc).__name__)
+                return response.json({"error": "unavailable; try again shortly"}, status=503)
+            if not allowed:
+                return response.json(
+                    {"error": TOKEN_REQUIRED}, status=401, headers={"WWW-Authenticate": "Bearer"}
+                )
             try:
                 body = request.json
             except Exception:  # Sanic raises its own error types for bad JSON or encoding
@@ -104,6 +199,11 @@ class GuardedRestInput(RestInput):
                 logger.error("rest: handling a message failed (%s)", type(exc).__name__)
                 collector.messages.append({"text": something_went_wrong()})
             messages, forget = take_marker(collector.messages)
+            if not messages:
+                # Every message gets an answer: none came back when an action failed, e.g.
+                # while the action server restarts (Rasa logs the error and carries on).
+                logger.warning("rest: a message got no reply; sent the calm one")
+                messages = [{"text": something_went_wrong()}]
             if forget:  # the visitor confirmed "delete my data" (actions/privacy.py)
                 forget_conversation(request.app, sender)
             return response.json(messages)
@@ -114,7 +214,12 @@ class GuardedRestInput(RestInput):
 # --- The website widget's socket.io channel (SPEC §6) -----------------------------------------
 # Appended below the REST channel so each channel reads top to bottom on its own.
 
-import uuid  # noqa: E402
+import base64  # noqa: E402
+import hashlib  # noqa: E402
+import hmac  # noqa: E402
+import os  # noqa: E402
+import secrets  # noqa: E402
+from collections import deque  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput  # noqa: E402
@@ -122,7 +227,7 @@ from socketio import AsyncServer  # noqa: E402
 
 from bot.forget import FORGET_MARKER  # noqa: E402
 from bot.forget import forget_conversation as forget_transcript  # noqa: E402
-from bot.settings import get_settings  # noqa: E402
+from bot.settings import get_settings, stored_secret  # noqa: E402
 
 
 def origin_of(url: str) -> str:
@@ -147,12 +252,92 @@ def website_origins(configured: object = None) -> list[str]:
     return sorted({origin_of(str(url)) for url in configured})
 
 
+class ConversationIds:
+    """The website's conversations, owned by whoever holds their secret.
+
+    The server issues each browser a session id, `<random>.<signature>` (HMAC-SHA256 with
+    IOP_SESSION_KEY, else a key generated once into var/): the widget keeps it and presents it
+    on reconnecting. The conversation Rasa stores, and staff see, is a hash of it, so neither a
+    guessed id, nor one made up by the client, nor a conversation id copied from a transcript or
+    a log lets anyone read, write or delete somebody else's conversation.
+    """
+
+    def __init__(self, key: str) -> None:
+        self._key = key.encode()
+
+    @classmethod
+    def from_settings(cls) -> ConversationIds:
+        """With the key every Rasa server of this deployment shares."""
+        return cls(stored_secret(get_settings().var_dir, "session_key", "IOP_SESSION_KEY"))
+
+    def _signature(self, nonce: str) -> str:
+        digest = hmac.new(self._key, nonce.encode(), hashlib.sha256).digest()[:16]
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def issue(self) -> str:
+        """A new session id for a browser."""
+        nonce = secrets.token_urlsafe(24)
+        return f"{nonce}.{self._signature(nonce)}"
+
+    def valid(self, session_id: object) -> bool:
+        """Whether `session_id` is one this server (or one sharing its key) issued."""
+        if not isinstance(session_id, str) or len(session_id) > MAX_SENDER_CHARS:
+            return False
+        nonce, dot, signature = session_id.partition(".")
+        return bool(nonce and dot) and hmac.compare_digest(signature, self._signature(nonce))
+
+    @staticmethod
+    def conversation(session_id: str) -> str:
+        """The conversation (Rasa's sender id) of a session id."""
+        return "web-" + hashlib.sha256(session_id.encode()).hexdigest()[:40]
+
+
+class RateLimit:
+    """At most `limit` events per key in any `seconds` window (a sliding window in memory)."""
+
+    MAX_KEYS = 50_000  # many keys at once is a flood itself: start counting afresh
+
+    def __init__(self, limit: int, seconds: float) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self._seen: dict[str, deque[float]] = {}
+
+    def allow(self, key: str, now: float | None = None) -> bool:
+        """Count one event for `key`; False when it is over the limit (then it is not counted)."""
+        now = time.monotonic() if now is None else now
+        if len(self._seen) > self.MAX_KEYS:
+            self._seen.clear()
+        seen = self._seen.setdefault(key, deque())
+        while seen and seen[0] <= now - self.seconds:
+            seen.popleft()
+        if len(seen) >= self.limit:
+            return False
+        seen.append(now)
+        return True
+
+
+def client_address(environ: dict[str, Any] | None, trusted_proxies: int) -> str:
+    """The browser's address: the peer's, or the one the trusted proxies in front reported."""
+    environ = environ or {}
+    if trusted_proxies > 0:
+        forwarded = [a.strip() for a in str(environ.get("HTTP_X_FORWARDED_FOR", "")).split(",")]
+        forwarded = [a for a in forwarded if a]
+        if len(forwarded) >= trusted_proxies:
+            return forwarded[-trusted_proxies][:64]
+    return str(environ.get("REMOTE_ADDR") or "unknown")[:64]
+
+
 class ForgettingSocketIOOutput(SocketIOOutput):
     """Rasa's socket.io output that keeps the "delete my data" marker from the browser."""
 
     def __init__(self, sio: AsyncServer, bot_message_evt: str) -> None:
         super().__init__(sio, bot_message_evt)
         self.forget_requested = False
+        self.replied = False
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        self.replied = True
+        await super()._send_message(socket_id, response)
 
     async def send_custom_json(
         self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
@@ -178,9 +363,15 @@ class WebsiteSocketIOInput(SocketIOInput):
     def __init__(self, *args: Any, cors_allowed_origins: object = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cors_allowed_origins = website_origins(cors_allowed_origins)
-        # The conversation each connected socket joined with session_request (socket id ->
-        # session id): its messages go to that conversation only, whatever they claim.
+        # The session each connected socket joined with session_request (socket id -> session
+        # id): its messages go to that session's conversation only, whatever they claim.
         self.joined: dict[str, str] = {}
+        self.ids = ConversationIds.from_settings()
+        # Fair use on the public channel: per conversation and per client address, far above
+        # what people type (a clinic's shared connection carries many people).
+        self.per_conversation = RateLimit(_env_int("IOP_CHAT_MESSAGES_PER_MINUTE", 30), 60)
+        self.per_address = RateLimit(_env_int("IOP_CHAT_MESSAGES_PER_ADDRESS_MINUTE", 300), 60)
+        self.trusted_proxies = _env_int("IOP_CHAT_TRUSTED_PROXIES", 0)
 
     @classmethod
     def name(cls) -> str:
@@ -206,18 +397,21 @@ class WebsiteSocketIOInput(SocketIOInput):
             data = data if isinstance(data, dict) else {}
             previous = self.joined.get(sid)
             session_id = data.get("session_id")
-            if not isinstance(session_id, str) or not 1 <= len(session_id) <= MAX_SENDER_CHARS:
+            if not self.ids.valid(session_id):
+                # Only ids this server issued are taken back: any other gets a new conversation.
                 # Asked again without one, a socket keeps the conversation it has. rasa-webchat
                 # 1.0.1 opens a second socket when the chat is opened before the first one has
                 # connected, and both ask on the second: two new ids, and the widget sent its
                 # opening message under the first, which this socket no longer held.
-                session_id = previous or uuid.uuid4().hex
+                session_id = previous or self.ids.issue()
             if self.session_persistence:
                 # noted before any await: the socket's next event may run while this one waits
                 self.joined[sid] = session_id
+                room = self.ids.conversation(session_id)
                 if previous is not None and previous != session_id:
-                    await sio.leave_room(sid, previous, namespace=self.namespace)
-                await sio.enter_room(sid, session_id, namespace=self.namespace)
+                    old_room = self.ids.conversation(previous)
+                    await sio.leave_room(sid, old_room, namespace=self.namespace)
+                await sio.enter_room(sid, room, namespace=self.namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
 
         @sio.on("disconnect", namespace=self.namespace)
@@ -231,9 +425,10 @@ class WebsiteSocketIOInput(SocketIOInput):
             if self.session_persistence:
                 # Only the conversation this socket joined: a message naming another one would
                 # write into that conversation and send its replies to whoever is in its room.
-                sender = self.joined.get(sid)
-                if data.get("session_id") != sender:
-                    sender = None
+                session_id = self.joined.get(sid)
+                sender = None
+                if session_id is not None and data.get("session_id") == session_id:
+                    sender = self.ids.conversation(session_id)
             metadata = data.get(self.metadata_key) or None
             if isinstance(metadata, str):
                 try:
@@ -260,6 +455,13 @@ class WebsiteSocketIOInput(SocketIOInput):
                     namespace=self.namespace,
                 )
                 return
+            address = client_address(sio.get_environ(sid, self.namespace), self.trusted_proxies)
+            if not (self.per_conversation.allow(sender) and self.per_address.allow(address)):
+                logger.warning("socketio: a message over the rate limit was not read")
+                await sio.emit(
+                    self.bot_message_evt, {"text": slow_down()}, room=sid, namespace=self.namespace
+                )
+                return
             output = ForgettingSocketIOOutput(sio, self.bot_message_evt)
             try:
                 await on_new_message(
@@ -277,12 +479,22 @@ class WebsiteSocketIOInput(SocketIOInput):
             except Exception as exc:  # the visitor gets a calm reply; the log gets no text
                 logger.error("socketio: handling a message failed (%s)", type(exc).__name__)
                 await output._send_message(sender, {"text": something_went_wrong()})
+            if not output.replied:  # as in the REST channel: never silence
+                logger.warning("socketio: a message got no reply; sent the calm one")
+                await output._send_message(sender, {"text": something_went_wrong()})
             if output.forget_requested:  # the visitor confirmed "delete my data"
                 request = (sio.get_environ(sid, self.namespace) or {}).get("sanic.request")
                 if request is not None:
                     forget_transcript(request.app, sender)
 
         return socketio_webhook
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
 
 
 def refused_message(refused: InvalidMessage) -> str:

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from bot.accounts import create_api_token
+from bot.db import get_sessionmaker
 from bot.db.migrate import upgrade
 from bot.settings import get_settings
 from bot.stack import Stack
@@ -102,6 +104,9 @@ def stack(
         "IOP_ALERT_WEBHOOK_URL": alert_receiver.url,
         "IOP_SMTP_URL": alert_smtp.url,
         "IOP_ALERT_EMAIL_TO": "oncall@clinic.example",
+        # every test talks from 127.0.0.1, browsers click fast: the limits have their own tests
+        "IOP_CHAT_MESSAGES_PER_MINUTE": "100000",
+        "IOP_CHAT_MESSAGES_PER_ADDRESS_MINUTE": "100000",
     }
     if web_port:
         # the socket.io channel admits the widget from this origin only
@@ -116,23 +121,27 @@ def stack(
         extra_env=env,
     )
     running.start()
+    # The REST channel answers trusted callers only (SPEC §4): the tests' channel token.
+    with get_sessionmaker(stack_database_url)() as session, session.begin():
+        running.channel_token = create_api_token(session, "tests", "channel")[1]
     yield running
     running.stop()
 
 
 class Chat:
-    """One user talking to the bot through the REST channel."""
+    """One user talking to the bot through the REST channel, with the stack's channel token."""
 
-    def __init__(self, rasa_url: str, sender: str | None = None) -> None:
-        self.url = f"{rasa_url}/webhooks/rest/webhook"
+    def __init__(self, stack: Stack, sender: str | None = None) -> None:
+        self.url = f"{stack.rasa_url}/webhooks/rest/webhook"
         self.sender = sender or f"test-{uuid.uuid4().hex}"
+        self.headers = {"Authorization": f"Bearer {stack.channel_token}"}
 
     def post(self, message: object, metadata: dict | None = None) -> requests.Response:
         """Send one message and return the raw HTTP response."""
         body: dict = {"sender": self.sender, "message": message}
         if metadata is not None:
             body["metadata"] = metadata
-        return requests.post(self.url, json=body, timeout=30)
+        return requests.post(self.url, json=body, headers=self.headers, timeout=30)
 
     def say(self, message: str, metadata: dict | None = None) -> list[dict]:
         """Send one message and return the bot's replies (each with text and maybe buttons)."""
@@ -148,4 +157,4 @@ class Chat:
 @pytest.fixture
 def chat(stack: Stack) -> Chat:
     """A fresh conversation with the running bot."""
-    return Chat(stack.rasa_url)
+    return Chat(stack)

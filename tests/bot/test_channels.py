@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels import InvalidMessage, check_message
+from bot.channels import InvalidMessage, allowed_shortcuts, check_message
 from bot.settings import MAX_MESSAGE_CHARS
 
 
@@ -40,3 +40,38 @@ def test_bad_bodies_are_refused(body: object, status: int) -> None:
         check_message(body)
     assert refused.value.status == status
     assert refused.value.error
+
+
+def test_the_shortcuts_are_the_bots_own_buttons_and_the_websites_openers() -> None:
+    assert allowed_shortcuts() == {
+        "/affirm",
+        "/deny",
+        "/greet",
+        "/restart",
+        "/start_assessment",
+        "/start_checkin",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "read_as"),
+    [
+        ("/affirm", "/affirm"),
+        ("/start_checkin", "/start_checkin"),
+        ("i said /affirm", "i said /affirm"),
+        # any other intent syntax is words for NLU: no intent, no entities, no Rasa warning
+        ('/crisis{"x": 1}', 'crisis{"x": 1}'),
+        ("/affirm{}", "affirm{}"),
+        ('/greet{"email": "a@b.co"}', 'greet{"email": "a@b.co"}'),
+        ("/crisis", "crisis"),
+        ("// / out_of_scope", "out_of_scope"),
+        ("/AFFIRM", "AFFIRM"),
+    ],
+)
+def test_intent_syntax_only_for_the_allowed_shortcuts(text: str, read_as: str) -> None:
+    assert check_message({"sender": "v", "message": text})[1] == read_as
+
+
+def test_a_message_of_slashes_only_is_refused() -> None:
+    with pytest.raises(InvalidMessage, match="no words"):
+        check_message({"sender": "v", "message": " // "})

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from rasa.core.channels.channel import UserMessage
 
-from bot.channels import WebsiteSocketIOInput, origin_of, website_origins
+from bot.channels import (
+    ConversationIds,
+    RateLimit,
+    WebsiteSocketIOInput,
+    client_address,
+    origin_of,
+    website_origins,
+)
 from bot.forget import forget_marker
 from bot.participants import TOKEN_HASH_KEY, TOKEN_KEY, hash_token
 from bot.settings import MAX_MESSAGE_CHARS, get_settings
@@ -75,11 +83,19 @@ def handler(channel: WebsiteSocketIOInput, event: str):
     return channel.sio.handlers["/"][event]
 
 
-def join(channel: WebsiteSocketIOInput, recorder: Recorder, session_id: str = "s-1") -> None:
-    """The widget's session_request from socket sid-1, then a clean record."""
-    run(handler(channel, "session_request")("sid-1", {"session_id": session_id}))
+def join(channel: WebsiteSocketIOInput, recorder: Recorder) -> str:
+    """The widget's first session_request from socket sid-1, then a clean record; returns the
+    session id the server issued."""
+    run(handler(channel, "session_request")("sid-1", {}))
+    [(event, session_id, _)] = recorder.emitted
+    assert event == "session_confirm" and channel.ids.valid(session_id)
     recorder.emitted.clear()
     recorder.rooms.clear()
+    return session_id
+
+
+def conversation(session_id: str) -> str:
+    return ConversationIds.conversation(session_id)
 
 
 def test_origins_default_to_the_website(website: str) -> None:
@@ -114,39 +130,65 @@ def test_wildcards_and_non_web_origins_are_refused(bad: str) -> None:
 
 def test_session_request_awaits_enter_room(website: str) -> None:
     channel, recorder = channel_with_recorder(CREDENTIALS)
-    run(handler(channel, "session_request")("sid-1", {"session_id": "abc"}))
+    issued = channel.ids.issue()
+    run(handler(channel, "session_request")("sid-1", {"session_id": issued}))
     # Rasa 3.6 calls the coroutine without await: the room was never joined
-    assert recorder.rooms == [("sid-1", "abc")]
-    assert recorder.emitted == [("session_confirm", "abc", "sid-1")]
+    assert recorder.rooms == [("sid-1", conversation(issued))]
+    assert recorder.emitted == [("session_confirm", issued, "sid-1")]
     run(handler(channel, "session_request")("sid-2", None))
     (_, new_session, _) = recorder.emitted[-1]
-    assert recorder.rooms[-1] == ("sid-2", new_session) and len(new_session) == 32
+    assert recorder.rooms[-1] == ("sid-2", conversation(new_session))
+    assert channel.ids.valid(new_session) and new_session != issued
+
+
+def test_only_an_issued_id_joins_its_conversation(website: str) -> None:
+    channel, recorder = channel_with_recorder(CREDENTIALS)
+    victim = channel.ids.issue()
+    nonce, _, signature = victim.partition(".")
+    other_key = ConversationIds("another deployment's key").issue()
+    for attempt in (
+        "victim",  # guessed or made up by the client
+        uuid.uuid4().hex,  # the old, unsigned kind
+        conversation(victim),  # the conversation id, copied from a transcript or a log
+        nonce,
+        f"{nonce}.",
+        f"{nonce}.{'B' if signature[0] == 'A' else 'A'}{signature[1:]}",
+        f"{nonce}x.{signature}",
+        other_key,
+    ):
+        recorder.emitted.clear()
+        run(handler(channel, "session_request")("sid-9", {"session_id": attempt}))
+        [(_, confirmed, _)] = recorder.emitted
+        assert confirmed not in (attempt, victim) and channel.ids.valid(confirmed), attempt
+        run(handler(channel, "disconnect")("sid-9"))
+    assert all(room != conversation(victim) for _, room in recorder.rooms)
+    assert conversation(victim).startswith("web-") and victim not in conversation(victim)
 
 
 def test_the_token_is_swapped_for_its_hash(website: str) -> None:
     channel, recorder = channel_with_recorder(CREDENTIALS)
-    join(channel, recorder)
-    data = {"message": "/start_checkin", "session_id": "s-1", "customData": {TOKEN_KEY: TOKEN}}
+    mine = join(channel, recorder)
+    data = {"message": "/start_checkin", "session_id": mine, "customData": {TOKEN_KEY: TOKEN}}
     run(handler(channel, "user_uttered")("sid-1", data))
     [message] = recorder.messages
-    assert message.sender_id == "s-1" and message.text == "/start_checkin"
+    assert message.sender_id == conversation(mine) and message.text == "/start_checkin"
     assert message.metadata == {TOKEN_HASH_KEY: hash_token(TOKEN)}
     assert TOKEN not in repr(message.metadata)
 
 
 def test_a_hash_sent_by_the_client_is_dropped(website: str) -> None:
     channel, recorder = channel_with_recorder(CREDENTIALS)
-    join(channel, recorder)
+    mine = join(channel, recorder)
     forged = {TOKEN_HASH_KEY: hash_token(TOKEN), "lang": "en"}
-    data = {"message": "/start_checkin", "session_id": "s-1", "customData": forged}
+    data = {"message": "/start_checkin", "session_id": mine, "customData": forged}
     run(handler(channel, "user_uttered")("sid-1", data))
     assert recorder.messages[0].metadata == {"lang": "en"}
 
 
 def test_metadata_sent_as_json_text_is_read_too(website: str) -> None:
     channel, recorder = channel_with_recorder(CREDENTIALS)
-    join(channel, recorder)
-    data = {"message": "hi", "session_id": "s-1", "customData": f'{{"{TOKEN_KEY}": "{TOKEN}"}}'}
+    mine = join(channel, recorder)
+    data = {"message": "hi", "session_id": mine, "customData": f'{{"{TOKEN_KEY}": "{TOKEN}"}}'}
     run(handler(channel, "user_uttered")("sid-1", data))
     assert recorder.messages[0].metadata == {TOKEN_HASH_KEY: hash_token(TOKEN)}
 
@@ -164,7 +206,9 @@ def test_metadata_sent_as_json_text_is_read_too(website: str) -> None:
 )
 def test_bad_input_gets_a_reply_and_reaches_no_one(website: str, data: object, reply: str) -> None:
     channel, recorder = channel_with_recorder(CREDENTIALS)
-    join(channel, recorder, "s")
+    mine = join(channel, recorder)
+    if isinstance(data, dict) and data.get("session_id") == "s":
+        data = {**data, "session_id": mine}
     run(handler(channel, "user_uttered")("sid-1", data))
     assert recorder.messages == []
     [(event, payload, room)] = recorder.emitted
@@ -182,12 +226,12 @@ def test_no_message_text_or_token_in_the_logs(
     channel.blueprint(failing)
     channel.sio.emit = recorder.emit
     channel.sio.enter_room = recorder.enter_room
-    join(channel, recorder)
+    mine = join(channel, recorder)
     secret = "my secret message about my sister"
     caplog.set_level(logging.DEBUG)
     for data in (
-        {"message": secret, "session_id": "s-1", "customData": {TOKEN_KEY: TOKEN}},
-        {"message": secret * 200, "session_id": "s-1"},
+        {"message": secret, "session_id": mine, "customData": {TOKEN_KEY: TOKEN}},
+        {"message": secret * 200, "session_id": mine},
     ):
         run(handler(channel, "user_uttered")("sid-1", data))
     assert "something went wrong" in recorder.emitted[0][1]["text"].lower()
@@ -207,37 +251,34 @@ def test_the_forget_marker_never_reaches_the_browser(website: str) -> None:
     channel.blueprint(deleting)
     channel.sio.emit = recorder.emit
     channel.sio.enter_room = recorder.enter_room
-    join(channel, recorder, "s")
-    run(handler(channel, "user_uttered")("sid-1", {"message": "yes", "session_id": "s"}))
-    assert recorder.emitted == [("bot_uttered", {"custom": {"forget": 1}}, "s")]
+    mine = join(channel, recorder)
+    run(handler(channel, "user_uttered")("sid-1", {"message": "yes", "session_id": mine}))
+    assert recorder.emitted == [("bot_uttered", {"custom": {"forget": 1}}, conversation(mine))]
 
 
 def test_a_socket_writes_only_to_the_conversation_it_joined(website: str) -> None:
     channel, recorder = channel_with_recorder(CREDENTIALS)
-    join(channel, recorder, "attacker-session")
+    attacker = join(channel, recorder)
+    victim = channel.ids.issue()
     # Naming someone else's conversation (or none, before session_request) reaches no one.
-    run(handler(channel, "user_uttered")("sid-1", {"message": "hi", "session_id": "victim"}))
-    run(handler(channel, "user_uttered")("sid-9", {"message": "hi", "session_id": "victim"}))
+    run(handler(channel, "user_uttered")("sid-1", {"message": "hi", "session_id": victim}))
+    run(handler(channel, "user_uttered")("sid-9", {"message": "hi", "session_id": victim}))
     assert recorder.messages == []
     assert [room for _, _, room in recorder.emitted] == ["sid-1", "sid-9"]
-    run(
-        handler(channel, "user_uttered")(
-            "sid-1", {"message": "hi", "session_id": "attacker-session"}
-        )
-    )
-    assert [m.sender_id for m in recorder.messages] == ["attacker-session"]
+    run(handler(channel, "user_uttered")("sid-1", {"message": "hi", "session_id": attacker}))
+    assert [m.sender_id for m in recorder.messages] == [conversation(attacker)]
 
 
 def test_a_refusal_is_logged_with_its_reason_and_nothing_the_client_sent(
     website: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     channel, recorder = channel_with_recorder(CREDENTIALS)
-    join(channel, recorder, "my-session")
+    mine = join(channel, recorder)
     caplog.set_level(logging.INFO)
     secret = "my secret message"
     run(handler(channel, "user_uttered")("sid-1", {"message": secret, "session_id": "victim"}))
     run(handler(channel, "user_uttered")("sid-9", {"message": secret, "session_id": "victim"}))
-    run(handler(channel, "user_uttered")("sid-1", {"message": 42, "session_id": "my-session"}))
+    run(handler(channel, "user_uttered")("sid-1", {"message": 42, "session_id": mine}))
     assert recorder.messages == []
     logged = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert logged == [
@@ -246,17 +287,18 @@ def test_a_refusal_is_logged_with_its_reason_and_nothing_the_client_sent(
         "socketio: refused a message (400: it came before the socket asked for a conversation)",
         "socketio: refused a message (400: 'message' must be a string)",
     ]
-    assert not any(word in line for line in logged for word in ("secret", "victim", "my-session"))
+    assert not any(word in line for line in logged for word in ("secret", "victim", mine))
 
 
 def test_a_new_session_request_leaves_the_old_room_and_disconnect_forgets(website: str) -> None:
     channel, recorder = channel_with_recorder(CREDENTIALS)
-    join(channel, recorder, "first")
-    recorder.rooms.append(("sid-1", "first"))
-    run(handler(channel, "session_request")("sid-1", {"session_id": "second"}))
-    assert recorder.rooms == [("sid-1", "second")]
+    first = join(channel, recorder)
+    recorder.rooms.append(("sid-1", conversation(first)))
+    second = channel.ids.issue()
+    run(handler(channel, "session_request")("sid-1", {"session_id": second}))
+    assert recorder.rooms == [("sid-1", conversation(second))]
     run(handler(channel, "disconnect")("sid-1"))
-    run(handler(channel, "user_uttered")("sid-1", {"message": "hi", "session_id": "second"}))
+    run(handler(channel, "user_uttered")("sid-1", {"message": "hi", "session_id": second}))
     assert recorder.messages == []
 
 
@@ -269,9 +311,53 @@ def test_asking_again_without_a_conversation_keeps_the_one_the_socket_has(websit
     run(ask("sid-2", {}))
     confirmed = [data for event, data, _ in recorder.emitted if event == "session_confirm"]
     assert len(confirmed) == 2 and confirmed[0] == confirmed[1]
-    assert recorder.rooms == [("sid-2", confirmed[0])] * 2
+    assert recorder.rooms == [("sid-2", conversation(confirmed[0]))] * 2
     run(handler(channel, "user_uttered")("sid-2", {"message": "hi", "session_id": confirmed[0]}))
-    assert [m.sender_id for m in recorder.messages] == [confirmed[0]]
+    assert [m.sender_id for m in recorder.messages] == [conversation(confirmed[0])]
     # another socket without a conversation still gets a new one
     run(ask("sid-3", {"session_id": None}))
     assert recorder.emitted[-1][1] not in (None, confirmed[0])
+
+
+def test_a_conversation_flooding_the_chat_is_slowed_down(
+    website: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IOP_CHAT_MESSAGES_PER_MINUTE", "3")
+    channel, recorder = channel_with_recorder(CREDENTIALS)
+    mine = join(channel, recorder)
+    for n in range(5):
+        run(handler(channel, "user_uttered")("sid-1", {"message": f"hi {n}", "session_id": mine}))
+    assert [m.text for m in recorder.messages] == ["hi 0", "hi 1", "hi 2"]
+    said = [data["text"] for event, data, _ in recorder.emitted if event == "bot_uttered"]
+    slowed = [text for text in said if "faster than I can read" in text]
+    assert len(slowed) == 2 and all("988" in text for text in slowed)
+
+
+def test_one_address_flooding_many_conversations_is_slowed_down(
+    website: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IOP_CHAT_MESSAGES_PER_ADDRESS_MINUTE", "4")
+    channel, recorder = channel_with_recorder(CREDENTIALS)
+    for n in range(6):
+        session = f"sid-{n}"
+        run(handler(channel, "session_request")(session, {}))
+        issued = recorder.emitted[-1][1]
+        run(handler(channel, "user_uttered")(session, {"message": "hi", "session_id": issued}))
+    assert len(recorder.messages) == 4
+
+
+def test_the_rate_limit_window_slides() -> None:
+    limit = RateLimit(2, 60)
+    assert limit.allow("k", 0) and limit.allow("k", 1)
+    assert not limit.allow("k", 2) and limit.allow("other", 2)
+    assert not limit.allow("k", 59.9)
+    assert limit.allow("k", 60.5) and not limit.allow("k", 60.6)
+
+
+def test_the_client_address_comes_from_trusted_proxies_only() -> None:
+    environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.9, 10.0.0.2"}
+    assert client_address(environ, 0) == "127.0.0.1"
+    assert client_address(environ, 1) == "10.0.0.2"
+    assert client_address(environ, 2) == "203.0.113.9"
+    assert client_address(environ, 3) == "127.0.0.1"  # fewer hops than proxies: not trusted
+    assert client_address(None, 1) == "unknown"

@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import create_engine, select, text
 
+from bot.channels import ConversationIds
 from bot.db import get_sessionmaker
 from bot.db.models import Assessment, CheckIn
 from bot.participants import enroll, revoke
@@ -123,9 +124,10 @@ def choose(page: Page, payload: str, keyboard: bool = False) -> None:
     expect(page.locator(".rw-client").last).to_have_text(title, timeout=WAIT_MS)
 
 
-def session_id(page: Page) -> str:
-    """The widget's conversation id, which Rasa uses as the sender id."""
-    return page.evaluate("JSON.parse(sessionStorage.getItem('chat_session')).session_id")
+def conversation_of(page: Page) -> str:
+    """The conversation (Rasa's sender id) of the session id the server issued the widget."""
+    session_id = page.evaluate("JSON.parse(sessionStorage.getItem('chat_session')).session_id")
+    return ConversationIds.conversation(session_id)
 
 
 # The bot's messages after the visitor's latest one.
@@ -188,7 +190,7 @@ def test_buttons_through_the_preassessment_store_an_assessment(
     for index, payload in enumerate(ASSESSMENT_BUTTONS):
         choose(page, payload, keyboard=index % 5 == 0)
     reply = wait_for_reply(page, "IOP-")
-    conversation = session_id(page)
+    conversation = conversation_of(page)
     with get_sessionmaker(stack_database_url)() as session:
         rows = session.execute(
             select(Assessment).where(Assessment.conversation_id == conversation)
@@ -274,7 +276,7 @@ def test_a_participant_link_does_a_checkin_that_is_stored(
             select(CheckIn).where(CheckIn.participant_id == participant_id)
         ).scalars()
         assert (row.mood, row.craving, row.used_since_last) == (4, 2, False)
-        assert row.conversation_id == session_id(page)
+        assert row.conversation_id == conversation_of(page)
     assert token not in page.locator("body").inner_text()
     # no token in Rasa's transcripts or any server's log, only its hash
     assert token not in tracker_events(stack_tracker_url)

@@ -215,7 +215,7 @@ def test_crisis_mid_form_ends_it_with_help_and_one_urgent_flag(
 
 
 def test_parallel_conversations_never_mix_answers(stack, stack_database_url: str) -> None:
-    first, second = Chat(stack.rasa_url), Chat(stack.rasa_url)
+    first, second = Chat(stack), Chat(stack)
     scripts = [(first, BUTTON_PATHS["iop"]), (second, BUTTON_PATHS["higher_level_of_care"])]
 
     def interleaved(index: int) -> None:

@@ -41,7 +41,7 @@ def person(stack, stack_database_url: str) -> Person:
 def make_person(stack, url: str, name: str) -> Person:
     with get_sessionmaker(url)() as session, session.begin():
         enrollment = enroll(session, name)
-    return Person(enrollment.participant_id, enrollment.token, Chat(stack.rasa_url))
+    return Person(enrollment.participant_id, enrollment.token, Chat(stack))
 
 
 def rows(url: str, participant_id: int) -> list[CheckIn]:
@@ -144,9 +144,9 @@ def test_use_without_saying_what_asks_what(person: Person, stack_database_url: s
 
 
 def test_without_a_valid_token_nothing_is_stored(stack, stack_database_url: str) -> None:
-    anonymous = Chat(stack.rasa_url)
+    anonymous = Chat(stack)
     assert "personal check-in link" in " ".join(anonymous.texts("/start_checkin"))
-    forged = Chat(stack.rasa_url)
+    forged = Chat(stack)
     reply = forged.say("/start_checkin", metadata={"participant_token": "not-a-real-token"})
     assert "personal check-in link" in text_of(reply)
     revoked = make_person(stack, stack_database_url, "Revoked")

@@ -107,7 +107,7 @@ def test_bot_challenge(chat: Chat) -> None:
 
 
 def test_two_conversations_do_not_mix(stack) -> None:
-    a, b = Chat(stack.rasa_url), Chat(stack.rasa_url)
+    a, b = Chat(stack), Chat(stack)
     assert "automated assistant" in a.texts("hi")[0]
     assert "automated assistant" in b.texts("hello")[0]
     assert not any("automated assistant" in t for t in a.texts("thanks"))

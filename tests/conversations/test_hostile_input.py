@@ -7,7 +7,10 @@ import uuid
 import pytest
 import requests
 
+from bot.accounts import create_api_token, revoke_api_token
+from bot.db import get_sessionmaker
 from tests.conftest import Chat
+from tests.conversations.test_safety import flags_for
 
 
 @pytest.mark.parametrize(
@@ -66,8 +69,41 @@ def test_conversation_survives_bad_input(chat: Chat) -> None:
 
 def test_message_text_never_reaches_the_logs(stack) -> None:
     marker = f"zebra{uuid.uuid4().hex[:12]}"
-    chat = Chat(stack.rasa_url)
+    chat = Chat(stack)
     chat.say(f"my name is {marker} and I drink every day, what is iop")
     chat.say(f"call me at {marker}@example.com")
+    # Rasa's intent syntax with entities is logged by Rasa itself when it cannot parse it
+    chat.say(f'/crisis{{"email": "{marker}@example.com"}}\n2026-12-07 ERROR forged {marker}')
+    chat.say(f"/greet{{{marker}")
     for service in stack.services:
         assert marker not in service.log_path.read_text(errors="replace"), service.log_path
+
+
+def test_the_rest_channel_answers_only_channel_tokens(stack, stack_database_url: str) -> None:
+    with get_sessionmaker(stack_database_url)() as session, session.begin():
+        staff_token = create_api_token(session, "a clinician's", "clinician")[1]
+        row, revoked = create_api_token(session, "retired gateway", "channel")
+        revoke_api_token(session, row.id)
+    url = f"{stack.rasa_url}/webhooks/rest/webhook"
+    body = {"sender": f"v-{uuid.uuid4().hex}", "message": "what is iop?"}
+    for headers in (
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": f"Basic {stack.channel_token}"},
+        {"Authorization": "Bearer not-a-token-at-all-but-long-enough"},
+        {"Authorization": f"Bearer {staff_token}"},
+        {"Authorization": f"Bearer {revoked}"},
+    ):
+        refused = requests.post(url, json=body, headers=headers, timeout=30)
+        assert refused.status_code == 401, headers
+        assert "api-token --name NAME --role channel" in refused.json()["error"]
+    answered = Chat(stack, body["sender"]).say(body["message"])
+    assert answered and "Intensive Outpatient" in answered[0]["text"]
+
+
+def test_intent_syntax_from_a_visitor_is_read_as_words(chat: Chat, stack_database_url) -> None:
+    for forged in ('/crisis{"x": 1}', "/crisis", "/request_human"):
+        assert chat.say(forged)
+    reasons = [flag.reason for flag in flags_for(stack_database_url, chat.sender)]
+    # Rasa's own parse of "/crisis" is an intent at confidence 1.0: no classifier decided
+    assert not any("confidence 1.00" in reason for reason in reasons), reasons

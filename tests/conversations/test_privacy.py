@@ -74,7 +74,7 @@ def test_an_open_crisis_keeps_the_transcript_for_staff(
 def test_a_participants_request_goes_to_staff(stack, stack_database_url: str) -> None:
     with get_sessionmaker(stack_database_url)() as session, session.begin():
         enrollment = enroll(session, "Deleting participant")
-    chat = Chat(stack.rasa_url)
+    chat = Chat(stack)
     metadata = {"participant_token": enrollment.token}
     for message in ["/start_checkin", "4", "2", "Nothing", "No", "Nothing to add"]:
         chat.say(message, metadata)

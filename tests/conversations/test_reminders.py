@@ -37,7 +37,7 @@ class Person:
 def person(stack, stack_database_url: str) -> Person:
     with get_sessionmaker(stack_database_url)() as session, session.begin():
         enrollment = enroll(session, "Reminder participant")
-    return Person(enrollment.participant_id, enrollment.token, Chat(stack.rasa_url))
+    return Person(enrollment.participant_id, enrollment.token, Chat(stack))
 
 
 def reminder(url: str, participant_id: int) -> Reminder | None:
@@ -114,7 +114,7 @@ def test_an_anonymous_visitor_gets_a_plain_reply_and_nothing_is_stored(
 ) -> None:
     before = count(stack_database_url)
     assert FOR_PARTICIPANTS in " ".join(chat.texts("remind me every day at 7pm"))
-    forged = Chat(stack.rasa_url)
+    forged = Chat(stack)
     replies = forged.say("remind me every day at 7pm", metadata={"participant_token": "nope"})
     assert FOR_PARTICIPANTS in " ".join(r.get("text", "") for r in replies)
     assert FOR_PARTICIPANTS in " ".join(chat.texts("stop the reminders"))

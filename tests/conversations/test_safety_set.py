@@ -40,7 +40,7 @@ def crisis_flags(url: str, conversation_id: str) -> list[tuple[str, str]]:
 
 
 def say_in_context(stack, context: str, token: str, message: str) -> tuple[Chat, list[dict]]:
-    chat = Chat(stack.rasa_url)
+    chat = Chat(stack)
     metadata = {"participant_token": token}
     for opener in CONTEXTS[context]:
         chat.say(opener, metadata)

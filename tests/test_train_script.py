@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from bot.settings import REPO_ROOT
@@ -17,6 +18,8 @@ def copy_project(tmp_path: Path) -> Path:
     shutil.copytree(REPO_ROOT / "scripts", root / "scripts")
     shutil.copytree(REPO_ROOT / "tests" / "safety", root / "tests" / "safety")
     shutil.copytree(REPO_ROOT / "bot" / "nlu", root / "bot" / "nlu", ignore=ignore_caches)
+    for name in ("policies.py", "safety_check.py"):
+        shutil.copy(REPO_ROOT / "bot" / name, root / "bot" / name)
     for name in ("config.yml", "domain.yml", "requirements.txt", "requirements-models.txt"):
         shutil.copy(REPO_ROOT / name, root / name)
     return root
@@ -62,6 +65,7 @@ def test_crisis_classifier_inputs_are_training_inputs(tmp_path: Path) -> None:
         root / "bot" / "nlu" / "crisis_corpus.yml",
         root / "tests" / "safety" / "dev.yml",
         root / "bot" / "nlu" / "crisis_classifier.py",
+        root / "bot" / "policies.py",
         root / "requirements-models.txt",
     ):
         original = path.read_bytes()
@@ -93,3 +97,29 @@ def test_changed_config_triggers_training(tmp_path: Path) -> None:
     assert "training models/iop.tar.gz" in result.stdout
     assert result.returncode != 0  # it tried to run .venv/bin/rasa, which the copy lacks
     assert not (root / "models" / "iop.fingerprint").exists()
+
+
+def test_rasas_cache_is_keyed_by_the_code_the_model_trains_with() -> None:
+    """scripts/trained_code.py: the trained components' and policies' own modules and what they
+    import from bot/, and not the channels, servers or apps (a change there keeps the cache)."""
+    listed = subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "scripts" / "trained_code.py"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert listed.returncode == 0, listed.stderr[-500:]
+    files = set(listed.stdout.split())
+    assert {
+        "bot/nlu/crisis_classifier.py",
+        "bot/nlu/out_of_scope_gate.py",
+        "bot/nlu/crisis_matcher.py",
+        "bot/nlu/encoders.py",
+        "bot/policies.py",
+        "bot/safety_check.py",
+    } <= files
+    assert not files & {"bot/channels.py", "bot/stack.py", "bot/cli.py", "bot/accounts.py"}
+    assert all(name.startswith("bot/") and name.endswith(".py") for name in files)

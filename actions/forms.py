@@ -2,7 +2,7 @@
 
 Rasa's idiom is `extract_<slot>` / `validate_<slot>` per slot; our forms have up to 27 slots
 whose answers all follow the same rules, so one table of `Question`s (bot/preassessment.py,
-bot/checkin_form.py) says how each answer is read, and this class applies it to the question
+bot/checkins.py) says how each answer is read, and this class applies it to the question
 just asked:
 - a readable answer fills the slot;
 - "why do you need this?" gets the question's one-line reason, then the same question;

@@ -1,5 +1,5 @@
 """Time of the Rasa server's check of one action server answer: Rasa's own method against
-bot/rasa_speedups.py's (the figure the README and rasa_speedups quote). Prints figures only.
+bot/rasa_speedups.py's (the figure docs/evaluation.md and rasa_speedups quote). Prints figures only.
 
     .venv/bin/python bench/action_validation.py [--calls 200]
 """

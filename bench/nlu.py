@@ -33,7 +33,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # config.yml names our own NLU components by module path
-# Held-out sets (README "NLU figures"): a's misses guided which kinds of training examples were
+# Held-out sets (docs/evaluation.md): a's misses guided which kinds of training examples were
 # added; b was written later and is partly tuned on; c was written blind and evaluated once;
 # d (off-topic messages only, no in-scope part) was written blind on 2026-12-05.
 HELDOUT_SETS: dict[str, tuple[Path | None, Path]] = {

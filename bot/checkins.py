@@ -257,9 +257,11 @@ def read_use(text: str) -> dict:
     cleaned = normalise(text)
     named = parse_substances(cleaned, strict=True)
     what = ", ".join(named) if named else None
-    if any(re.search(rf"(?<![\w']){re.escape(w)}(?![\w'])", cleaned) for w in STAYED_SOBER):
-        if not re.search(r"\b(?:but|except)\b", cleaned):
-            return {"used": False, "what": None}
+    stayed_sober = any(
+        re.search(rf"(?<![\w']){re.escape(w)}(?![\w'])", cleaned) for w in STAYED_SOBER
+    )
+    if stayed_sober and not re.search(r"\b(?:but|except)\b", cleaned):
+        return {"used": False, "what": None}
     try:
         used = parse_yes_no(cleaned)
     except Invalid:

@@ -195,9 +195,11 @@ class OutOfScopeGate(GraphComponent, IntentClassifier):
         **kwargs: Any,
     ) -> OutOfScopeGate:
         try:
-            with model_storage.read_from(resource) as directory:
-                with np.load(directory / BANK_FILE, allow_pickle=False) as stored:
-                    bank = Bank(stored["vectors"], stored["off_topic"], stored["faq"])
+            with (
+                model_storage.read_from(resource) as directory,
+                np.load(directory / BANK_FILE, allow_pickle=False) as stored,
+            ):
+                bank = Bank(stored["vectors"], stored["off_topic"], stored["faq"])
         except (ValueError, FileNotFoundError, OSError):
             logger.warning("out-of-scope gate: no trained bank in the model archive")
             return cls(config, model_storage, resource)

@@ -75,7 +75,7 @@ def severity_counts(session: Session, statuses: tuple[str, ...] = UNRESOLVED) ->
         .group_by(Flag.severity)
     )
     counts = dict.fromkeys(FLAG_SEVERITIES, 0)
-    counts.update({severity: count for severity, count in rows})
+    counts.update(dict(rows.all()))
     return counts
 
 

@@ -6,6 +6,7 @@ its flags, when the database is back."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -63,25 +64,19 @@ class TcpProxy:
             pass
         finally:
             for end in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def down(self) -> None:
         """Refuse new connections and cut the open ones, as a stopped server would."""
         if self.server is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.server.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             self.server.close()
             self.server = None
         for end in self.sockets:
-            try:
+            with contextlib.suppress(OSError):
                 end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             end.close()
         self.sockets.clear()
 

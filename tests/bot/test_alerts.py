@@ -81,21 +81,20 @@ def _holds_no_words(text: str) -> None:
 
 def test_flag_and_its_alerts_commit_together(database_url: str, alert_env) -> None:
     factory = get_sessionmaker(database_url)
-    with factory() as session:
-        with session.begin():
-            flag = open_flag(
-                session,
-                kind="crisis",
-                severity="urgent",
-                conversation_id="c1",
-                reason="x",
-                dedup_key="k-rolled-back",
-            )
-            assert {d.channel for d in outbox.flag_deliveries(session, flag.id)} == {
-                "webhook",
-                "email",
-            }
-            session.rollback()
+    with factory() as session, session.begin():
+        flag = open_flag(
+            session,
+            kind="crisis",
+            severity="urgent",
+            conversation_id="c1",
+            reason="x",
+            dedup_key="k-rolled-back",
+        )
+        assert {d.channel for d in outbox.flag_deliveries(session, flag.id)} == {
+            "webhook",
+            "email",
+        }
+        session.rollback()
     with factory() as session:
         assert session.execute(select(Flag)).first() is None
         assert session.execute(select(AlertDelivery)).first() is None

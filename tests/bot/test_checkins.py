@@ -25,10 +25,24 @@ from bot.checkins import (
     suggest_coping,
 )
 
-SPEC_TRIGGERS = (
-    "stress conflict loneliness boredom anger tiredness hunger people places celebration "
-    "money pain anxiety sadness cues other"
-).split()
+SPEC_TRIGGERS = [
+    "stress",
+    "conflict",
+    "loneliness",
+    "boredom",
+    "anger",
+    "tiredness",
+    "hunger",
+    "people",
+    "places",
+    "celebration",
+    "money",
+    "pain",
+    "anxiety",
+    "sadness",
+    "cues",
+    "other",
+]
 
 
 @pytest.mark.parametrize(
@@ -108,7 +122,7 @@ def day(n: int) -> date:
 
 
 def test_trend_compares_this_week_with_the_last() -> None:
-    history = [DayCraving(day(i), 4, ("stress",)) for i in range(0, 7)]
+    history = [DayCraving(day(i), 4, ("stress",)) for i in range(7)]
     history += [DayCraving(day(i), 6) for i in range(7, 14)]
     history += [DayCraving(day(20), 10)]  # older than two weeks: ignored
     trend = craving_trend(history, day(0))

@@ -43,15 +43,15 @@ def add_participant(url: str, token_hash: str = "a" * 64) -> int:
 
 
 def checkin(participant_id: int, **changes: object) -> CheckIn:
-    values = dict(
-        participant_id=participant_id,
-        conversation_id="conv-1",
-        dedup_key=uuid.uuid4().hex,
-        mood=3,
-        craving=4,
-        triggers=["stress", "places"],
-        used_since_last=False,
-    )
+    values = {
+        "participant_id": participant_id,
+        "conversation_id": "conv-1",
+        "dedup_key": uuid.uuid4().hex,
+        "mood": 3,
+        "craving": 4,
+        "triggers": ["stress", "places"],
+        "used_since_last": False,
+    }
     values.update(changes)
     return CheckIn(**values)
 
@@ -80,9 +80,12 @@ def test_checkin_round_trip(database_url: str) -> None:
 def test_checkin_constraints(database_url: str, changes: dict) -> None:
     pid = add_participant(database_url)
     values = {"participant_id": pid, **changes}
-    with pytest.raises(IntegrityError), get_sessionmaker(database_url)() as session:
-        with session.begin():
-            session.add(checkin(**values))
+    with (
+        pytest.raises(IntegrityError),
+        get_sessionmaker(database_url)() as session,
+        session.begin(),
+    ):
+        session.add(checkin(**values))
     with get_sessionmaker(database_url)() as session:
         assert session.execute(select(CheckIn)).first() is None
 
@@ -108,11 +111,14 @@ def test_participant_token_hash_is_unique(database_url: str) -> None:
     "changes", [{"kind": "gossip"}, {"severity": "meh"}, {"status": "lost"}, {"reason": None}]
 )
 def test_flag_constraints(database_url: str, changes: dict) -> None:
-    values = dict(kind="crisis", severity="urgent", conversation_id="c", reason="r")
+    values = {"kind": "crisis", "severity": "urgent", "conversation_id": "c", "reason": "r"}
     values.update(changes)
-    with pytest.raises(IntegrityError), get_sessionmaker(database_url)() as session:
-        with session.begin():
-            session.add(Flag(**values))
+    with (
+        pytest.raises(IntegrityError),
+        get_sessionmaker(database_url)() as session,
+        session.begin(),
+    ):
+        session.add(Flag(**values))
 
 
 def test_assessment_answers_round_trip(database_url: str) -> None:
@@ -133,25 +139,29 @@ def test_assessment_answers_round_trip(database_url: str) -> None:
         row = session.execute(select(Assessment)).scalar_one()
         assert row.answers == answers
         assert row.status == "new"
-    with pytest.raises(IntegrityError), get_sessionmaker(database_url)() as session:
-        with session.begin():
-            session.add(
-                Assessment(
-                    reference="IOP-0000",
-                    conversation_id="c",
-                    dedup_key="c:2",
-                    recommendation="spa_weekend",
-                    answers={},
-                )
+    with (
+        pytest.raises(IntegrityError),
+        get_sessionmaker(database_url)() as session,
+        session.begin(),
+    ):
+        session.add(
+            Assessment(
+                reference="IOP-0000",
+                conversation_id="c",
+                dedup_key="c:2",
+                recommendation="spa_weekend",
+                answers={},
             )
+        )
 
 
 def test_naive_datetimes_are_refused(database_url: str) -> None:
-    with pytest.raises(StatementError), get_sessionmaker(database_url)() as session:
-        with session.begin():
-            session.add(
-                Participant(display_name="x", token_hash="c" * 64, created_at=datetime.now())
-            )
+    with (
+        pytest.raises(StatementError),
+        get_sessionmaker(database_url)() as session,
+        session.begin(),
+    ):
+        session.add(Participant(display_name="x", token_hash="c" * 64, created_at=datetime.now()))
 
 
 def test_postgres_url_spelling_is_accepted() -> None:
@@ -255,21 +265,20 @@ def test_a_rolled_back_check_in_leaves_no_flag(database_url: str) -> None:
     """open_flag's savepoint nests in the caller's transaction on SQLite too (pysqlite once let
     the savepoint's RELEASE commit the flag on its own)."""
     pid = add_participant(database_url)
-    with get_sessionmaker(database_url)() as session:
-        with session.begin():
-            session.execute(select(CheckIn)).all()
-            open_flag(
-                session,
-                kind="high_craving",
-                severity="high",
-                conversation_id="conv-1",
-                reason="Craving 9/10",
-                dedup_key="rolled-back",
-                participant_id=pid,
-            )
-            session.add(checkin(pid))
-            session.flush()
-            session.rollback()
+    with get_sessionmaker(database_url)() as session, session.begin():
+        session.execute(select(CheckIn)).all()
+        open_flag(
+            session,
+            kind="high_craving",
+            severity="high",
+            conversation_id="conv-1",
+            reason="Craving 9/10",
+            dedup_key="rolled-back",
+            participant_id=pid,
+        )
+        session.add(checkin(pid))
+        session.flush()
+        session.rollback()
     with get_sessionmaker(database_url)() as session:
         assert session.execute(select(Flag)).all() == []
         assert session.execute(select(CheckIn)).all() == []

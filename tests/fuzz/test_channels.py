@@ -77,7 +77,8 @@ class Widget:
         self.client.sleep(seconds)
 
     def close(self) -> None:
-        self.client.disconnect()
+        # without waiting for the pending long-poll to come back (up to the 25 s ping interval)
+        self.client.eio.disconnect(abort=True)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
@@ -31,24 +30,12 @@ from actions.reminders import (
 from bot import reminders
 from bot.answers import Invalid
 from bot.db import get_sessionmaker
-from bot.db.migrate import upgrade
 from bot.db.models import Reminder
 from bot.participants import TOKEN_HASH_KEY, enroll, hash_token, revoke
 from bot.settings import REPO_ROOT, get_settings
 
 DOMAIN = yaml.safe_load(Path(REPO_ROOT / "domain.yml").read_text(encoding="utf-8"))
 EMAIL = "sam.lee@example.com"
-
-
-@pytest.fixture
-def db_url(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The actions' database (from DATABASE_URL, as in the action server), migrated."""
-    url = f"sqlite:///{tmp_path / 'iop.db'}"
-    upgrade(url)
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
 
 
 @dataclass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 
 import pytest
 from rasa_sdk import Tracker
@@ -14,20 +13,8 @@ from sqlalchemy import select
 from actions.base import IopAction
 from actions.safety import ActionFlagCrisis, ActionRequestHuman, crisis_flag_reason
 from bot.db import get_sessionmaker
-from bot.db.migrate import upgrade
 from bot.db.models import Flag
 from bot.settings import get_settings
-
-
-@pytest.fixture
-def db_url(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The actions' database (from DATABASE_URL, as in the action server), migrated."""
-    url = f"sqlite:///{tmp_path / 'iop.db'}"
-    upgrade(url)
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
 
 
 def tracker(message: dict, sender: str = "visitor-1") -> Tracker:

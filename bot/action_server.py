@@ -20,13 +20,13 @@ import hmac
 import logging
 import os
 import sys
-import traceback
 
 from rasa_sdk import endpoint
 from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.log import log_failure
 from bot.settings import ACTION_TOKEN_ENV, ACTION_TOKEN_HEADER
 
 logger = logging.getLogger(__name__)
@@ -56,8 +56,7 @@ def create_app(token: str, actions: str = "actions") -> Sanic:
     # Replaces rasa_sdk's handler, which answers with the request body and logs the message.
     @app.exception(Exception)
     async def failed(request: Request, exception: Exception) -> HTTPResponse:
-        stack = "".join(traceback.format_tb(exception.__traceback__)).rstrip()
-        logger.error("action server: a request failed (%s)\n%s", type(exception).__name__, stack)
+        log_failure(logger, "action server: a request failed", exception)
         status = getattr(exception, "status_code", 500)
         status = status if isinstance(status, int) and 400 <= status < 600 else 500
         return response.json({"error": "the action server could not do that"}, status=status)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import traceback
 from typing import Any
 
 from flask import Flask, render_template, request
@@ -11,12 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-
-def log_failure(logger: logging.Logger, what: str, error: BaseException) -> None:
-    """Log a failure with its type and stack but not its message, which may quote stored
-    records (a database error lists the values it was given: notes, contact details)."""
-    stack = "".join(traceback.format_tb(error.__traceback__))
-    logger.error("%s (%s)\n%s", what, type(error).__name__, stack.rstrip())
+from bot.log import log_failure
 
 
 class RowIdConverter(IntegerConverter):

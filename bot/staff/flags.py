@@ -10,8 +10,8 @@ from flask_login import current_user, login_required
 
 from bot.alerts.outbox import flag_alert_states, flag_deliveries
 from bot.db.models import FLAG_KINDS, FLAG_SEVERITIES, FLAG_STATUSES, Assessment, Flag, Participant
+from bot.log import log_failure
 from bot.staff.db import audit, transaction
-from bot.staff.errors import log_failure
 from bot.staff.queries import (
     UNRESOLVED,
     ChangeRefused,

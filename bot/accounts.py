@@ -199,32 +199,30 @@ def create_api_token(session: Session, name: str, role: str = "clinician") -> tu
     return row, token
 
 
-def resolve_api_token(session: Session, token: object) -> ApiToken | None:
-    """The active API token row for a bearer token, or None; records when it was last used."""
+def _active_token(session: Session, token: object) -> ApiToken | None:
+    """The unrevoked API token row for a bearer token, or None (reads only)."""
     if not isinstance(token, str) or not 20 <= len(token) <= 128:
         return None
-    row = session.execute(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(token))
+    return session.execute(
+        select(ApiToken).where(
+            ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)
+        )
     ).scalar_one_or_none()
-    if row is None or row.revoked_at is not None:
-        return None
-    row.last_used_at = utcnow()
+
+
+def resolve_api_token(session: Session, token: object) -> ApiToken | None:
+    """The active API token row for a bearer token, or None; records when it was last used."""
+    row = _active_token(session, token)
+    if row is not None:
+        row.last_used_at = utcnow()
     return row
 
 
 def channel_token_valid(session: Session, token: object) -> bool:
     """Whether `token` is an active channel token (read only: the REST channel checks every
     message, and caches the answer briefly, bot/channels.py)."""
-    if not isinstance(token, str) or not 20 <= len(token) <= 128:
-        return False
-    row = session.execute(
-        select(ApiToken.id).where(
-            ApiToken.token_hash == hash_token(token),
-            ApiToken.role == "channel",
-            ApiToken.revoked_at.is_(None),
-        )
-    ).first()
-    return row is not None
+    row = _active_token(session, token)
+    return row is not None and row.role == "channel"
 
 
 def revoke_api_token(session: Session, token_id: int) -> bool:

@@ -19,7 +19,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import rasa_speedups
+from bot import parse_queue, rasa_speedups
 from bot.accounts import channel_token_valid
 from bot.db import get_sessionmaker
 from bot.forget import forget_conversation, take_marker
@@ -30,8 +30,10 @@ from bot.spool import STORAGE_ERRORS
 
 logger = logging.getLogger(__name__)
 # The Rasa server loads this module for its channels (credentials.yml): the place to make its
-# check of the action server's answers cheap (bot/rasa_speedups.py).
+# check of the action server's answers cheap (bot/rasa_speedups.py) and to understand messages
+# off its event loop, the cheapest first (bot/parse_queue.py).
 rasa_speedups.install()
+parse_queue.install()
 
 
 class InvalidMessage(ValueError):

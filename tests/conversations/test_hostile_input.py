@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -107,3 +108,28 @@ def test_intent_syntax_from_a_visitor_is_read_as_words(chat: Chat, stack_databas
     reasons = [flag.reason for flag in flags_for(stack_database_url, chat.sender)]
     # Rasa's own parse of "/crisis" is an intent at confidence 1.0: no classifier decided
     assert not any("confidence 1.00" in reason for reason in reasons), reasons
+
+
+def test_a_crisis_is_not_queued_behind_other_visitors_long_messages(stack) -> None:
+    """Four maximum-length messages from other visitors are in flight when someone writes "I
+    want to die": the crisis reply comes back before at least three of them (in arrival order
+    it came last), and every long message is still answered."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sentences = ["I went out today.", "My sister called me about the weekend plans.", "Fine."]
+    long_message = " ".join(sentences[n % 3] for n in range(200))[:2000]
+    finished: list[str] = []
+
+    def send(name: str, text: str) -> list[str]:
+        replies = Chat(stack).texts(text)
+        finished.append(name)
+        return replies
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        longs = [pool.submit(send, f"long{n}", long_message) for n in range(4)]
+        time.sleep(0.5)  # the long messages have reached the server
+        crisis = pool.submit(send, "crisis", "I want to die")
+        crisis_replies = crisis.result(timeout=120)
+        assert all(future.result(timeout=120) for future in longs)
+    assert "988" in " ".join(crisis_replies)
+    assert finished.index("crisis") <= 1, finished

@@ -1,0 +1,127 @@
+"""Understanding messages off the Rasa server's event loop, the cheapest waiting message first.
+
+Rasa 3.6 runs the NLU pipeline inside its event loop: while one message is parsed nothing else
+moves, and parses are served in arrival order. A 2,000-character message costs about 2 s here
+(its whole text and every clause go through the sentence encoder, so a worried sentence inside
+a long message still counts), so four of them in flight kept a short "I want to die" waiting
+8 s, and the event loop could not even read it.
+
+`install()` makes `MessageProcessor.parse_message` hand the pipeline to one worker thread
+through `ParseQueue`: the event loop stays free, and of the messages waiting the one with the
+earliest deadline goes next, its deadline the arrival time plus its expected cost (a
+millisecond per character). A short message waits for at most the one parse under way; a long
+message is overtaken only by messages that arrived less than its own cost after it, so none
+waits forever. One worker thread, as before one event loop: the pipeline's components never run
+concurrently with themselves. A conversation's messages keep their order (Rasa's lock store
+holds the conversation while its message is handled).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from rasa.core.processor import MessageProcessor
+from rasa.shared.core.trackers import DialogueStateTracker
+
+# Rasa's own method, used when an HTTP interpreter parses instead of the model
+RASA_PARSE_MESSAGE = MessageProcessor.parse_message
+T = TypeVar("T")
+
+# Expected parse cost per character of text (about 2 s for 2,000 characters on 2 cores).
+SECONDS_PER_CHAR = 0.001
+
+
+class ParseQueue:
+    """Runs jobs one at a time on a worker thread, earliest deadline first."""
+
+    def __init__(self, seconds_per_char: float = SECONDS_PER_CHAR) -> None:
+        self._seconds_per_char = seconds_per_char
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse")
+        self._waiting: list[tuple[float, int, asyncio.Future, Callable[[], Any]]] = []
+        self._order = itertools.count()
+        self._busy = False
+
+    def deadline(self, text: str, now: float | None = None) -> float:
+        """When a message of `text` arriving `now` should be done."""
+        arrival = time.monotonic() if now is None else now
+        return arrival + len(text) * self._seconds_per_char
+
+    async def run(self, text: str, job: Callable[[], T]) -> T:
+        """`job()`'s result, run on the worker thread in its turn (`text`: what it parses)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future = loop.create_future()
+        heapq.heappush(self._waiting, (self.deadline(text), next(self._order), future, job))
+        self._start_next(loop)
+        return await future
+
+    @property
+    def waiting(self) -> int:
+        """Jobs queued and not yet started."""
+        return len(self._waiting)
+
+    def _start_next(self, loop: asyncio.AbstractEventLoop) -> None:
+        while not self._busy and self._waiting:
+            _, _, future, job = heapq.heappop(self._waiting)
+            if future.done():  # its caller gave up (a cancelled request)
+                continue
+            self._busy = True
+            running = loop.run_in_executor(self._executor, job)
+            running.add_done_callback(lambda done, f=future: self._finished(loop, done, f))
+
+    def _finished(
+        self, loop: asyncio.AbstractEventLoop, done: asyncio.Future, future: asyncio.Future
+    ) -> None:
+        self._busy = False
+        if not future.done():
+            error = done.exception()
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(done.result())
+        self._start_next(loop)
+
+
+_queue: ParseQueue | None = None
+
+
+def queue() -> ParseQueue:
+    """This process's parse queue."""
+    global _queue
+    if _queue is None:
+        _queue = ParseQueue()
+    return _queue
+
+
+def install() -> None:
+    """Parse every message through `queue()` in this process (the Rasa server)."""
+    if getattr(MessageProcessor, "_iop_parse_queue", False):
+        return
+    graph_parse = MessageProcessor._parse_message_with_graph
+
+    async def parse_message(
+        self: MessageProcessor,
+        message: Any,
+        tracker: Any = None,
+        only_output_properties: bool = True,
+    ) -> dict[str, Any]:
+        if self.http_interpreter:
+            return await RASA_PARSE_MESSAGE(self, message, tracker, only_output_properties)
+        if tracker is None:
+            tracker = DialogueStateTracker.from_events(message.sender_id, [])
+        parse_data = await queue().run(
+            message.text or "",
+            lambda: graph_parse(self, message, tracker, only_output_properties),
+        )
+        # what Rasa's parse_message does after the graph (its debug log of the text left out)
+        self._update_full_retrieval_intent(parse_data)
+        self._check_for_unseen_features(parse_data)
+        return parse_data
+
+    MessageProcessor.parse_message = parse_message  # type: ignore[method-assign]
+    MessageProcessor._iop_parse_queue = True  # type: ignore[attr-defined]

@@ -1,0 +1,123 @@
+"""The parse queue (bot/parse_queue.py): one parse at a time off the event loop, cheapest first."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from rasa.core.processor import MessageProcessor
+
+import bot.channels  # noqa: F401  (the Rasa server imports it; it installs the queue)
+from bot.parse_queue import RASA_PARSE_MESSAGE, ParseQueue
+
+LONG = "I went out today. " * 110  # about 2,000 characters
+
+
+def run(coroutine):
+    """Run `coroutine` on a fresh event loop in a thread of its own (other tests may leave a
+    loop running in this one)."""
+    result: dict = {}
+
+    def target() -> None:
+        try:
+            result["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # noqa: BLE001 (re-raised below, in the test's thread)
+            result["error"] = error
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(60)
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+async def blocked_then(queue: ParseQueue, texts: list[str]) -> tuple[list[str], list[str]]:
+    """Occupy the worker, queue one job per text, release it: (finishing order, thread names)."""
+    release = threading.Event()
+    finished: list[str] = []
+    threads: list[str] = []
+
+    def job(name: str):
+        def work() -> str:
+            threads.append(threading.current_thread().name)
+            finished.append(name)
+            return name
+
+        return work
+
+    first = asyncio.ensure_future(queue.run("x", lambda: release.wait(10) and "first"))
+    await asyncio.sleep(0.05)  # the blocking job has started
+    waiting = [asyncio.ensure_future(queue.run(text, job(text[:12]))) for text in texts]
+    await asyncio.sleep(0.05)
+    assert queue.waiting == len(texts)
+    release.set()
+    results = await asyncio.gather(first, *waiting)
+    assert results[0] == "first"
+    assert results[1:] == [text[:12] for text in texts]
+    return finished, threads
+
+
+def test_a_short_message_overtakes_long_ones_queued_before_it():
+    texts = ["long one " + LONG, "long two " + LONG, "I want to die"]
+    finished, _ = run(blocked_then(ParseQueue(), texts))
+    assert finished == ["I want to di", "long one I w", "long two I w"]
+
+
+def test_messages_of_equal_length_keep_their_arrival_order():
+    texts = [f"message {n:02d}" for n in range(8)]
+    finished, _ = run(blocked_then(ParseQueue(), texts))
+    assert finished == [text[:12] for text in texts]
+
+
+def test_jobs_run_on_one_worker_thread_not_the_event_loop():
+    _, threads = run(blocked_then(ParseQueue(), ["a", "b", "c"]))
+    assert len(set(threads)) == 1
+    assert threads[0].startswith("parse")
+    assert threads[0] != threading.current_thread().name
+
+
+def test_a_long_message_is_overtaken_only_by_messages_due_before_it():
+    queue = ParseQueue()
+    # arrived at 0 with 2,000 characters: due at 2 s; a short message arriving at 3 s is not
+    assert queue.deadline(LONG, now=0.0) < queue.deadline("hi", now=3.0)
+    assert queue.deadline("hi", now=1.0) < queue.deadline(LONG, now=0.0)
+
+
+def test_an_error_reaches_its_caller_and_the_queue_goes_on():
+    queue = ParseQueue()
+
+    def fail() -> None:
+        raise RuntimeError("broken component")
+
+    async def scenario() -> str:
+        with pytest.raises(RuntimeError, match="broken component"):
+            await queue.run("a", fail)
+        return await queue.run("b", lambda: "next")
+
+    assert run(scenario()) == "next"
+
+
+def test_a_cancelled_callers_job_is_skipped():
+    queue = ParseQueue()
+    ran: list[str] = []
+
+    async def scenario() -> None:
+        release = threading.Event()
+        first = asyncio.ensure_future(queue.run("x", lambda: release.wait(10)))
+        await asyncio.sleep(0.05)
+        gone = asyncio.ensure_future(queue.run("gone", lambda: ran.append("gone")))
+        kept = asyncio.ensure_future(queue.run("kept", lambda: ran.append("kept")))
+        await asyncio.sleep(0.05)
+        gone.cancel()
+        release.set()
+        await asyncio.gather(first, kept)
+
+    run(scenario())
+    assert ran == ["kept"]
+
+
+def test_installed_in_the_rasa_server_process():
+    assert MessageProcessor.parse_message is not RASA_PARSE_MESSAGE
+    assert MessageProcessor._iop_parse_queue is True

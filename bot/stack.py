@@ -29,6 +29,9 @@ SERVICE_ENV = {
     "SANIC_REQUEST_MAX_SIZE": str(1024 * 1024),
 }
 LOOPBACK = "127.0.0.1"
+# The website's front server (bot/web/proxy.py) forwards the chat socket to Rasa and appends the
+# browser's address to X-Forwarded-For: one proxy the socket.io channel trusts (bot/channels.py).
+CHAT_PROXIES_ENV = "IOP_CHAT_TRUSTED_PROXIES"
 
 
 # A service that dies is restarted after 1 s, then 2, 4 ... at most 60 s while it keeps dying;
@@ -183,6 +186,9 @@ class Stack:
 
     def _env(self) -> dict[str, str]:
         env = {**os.environ, **SERVICE_ENV, **self.extra_env, ACTION_TOKEN_ENV: self.action_token}
+        if self.web_port:
+            # an explicit value wins: e.g. 2 with a reverse proxy (nginx) in front of the website
+            env.setdefault(CHAT_PROXIES_ENV, "1")
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
         return env
 

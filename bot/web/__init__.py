@@ -1,10 +1,11 @@
 """The clinic's public website: a landing page and the participants' check-in page, each with
-the rasa-webchat widget talking to the Rasa server's socket.io channel.
+the rasa-webchat widget talking to the Rasa server's socket.io channel through this website's own
+origin (`/socket.io/`, forwarded by the front server in bot/web/proxy.py).
 
-Nothing on these pages comes from any host but this server and the Rasa server: the widget's
-bundle is served from web/node_modules (installed by scripts/ensure-web.sh) without the font
-stylesheet it `@import`s from a third-party host (we use system fonts), and the
-Content-Security-Policy blocks any other host anyway.
+Nothing on these pages comes from any host but this server: the widget's bundle is served from
+web/node_modules (installed by scripts/ensure-web.sh) without the font stylesheet it `@import`s
+from a third-party host (we use system fonts), and the Content-Security-Policy blocks any other
+host anyway.
 """
 
 from __future__ import annotations
@@ -35,18 +36,34 @@ def widget_bundle_source() -> bytes:
     return THIRD_PARTY_CSS_IMPORT.sub("", source).encode("utf-8")
 
 
-def socket_origins(rasa_url: str) -> tuple[str, str]:
-    """The Rasa server's http(s) origin and the matching ws(s) origin, for the CSP."""
-    parts = urlsplit(rasa_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"--rasa-url must be an http(s) URL, got {rasa_url!r}")
-    socket_scheme = "wss" if parts.scheme == "https" else "ws"
-    return f"{parts.scheme}://{parts.netloc}", f"{socket_scheme}://{parts.netloc}"
+# A Host header as browsers send it: a name or IPv4 address, or [IPv6], and maybe a port.
+HOST_HEADER = re.compile(r"(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?")
 
 
-def content_security_policy(rasa_url: str) -> str:
-    """Our own host only, plus the Rasa server for the chat socket."""
-    http_origin, ws_origin = socket_origins(rasa_url)
+def security_headers(https: bool) -> dict[str, str]:
+    """The headers every answer of the website carries (the pages replace the CSP with theirs).
+
+    `https`: the site is deployed at an https:// address, so browsers are told to keep to HTTPS.
+    """
+    headers = {
+        "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+        "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    }
+    if https:
+        headers["Strict-Transport-Security"] = "max-age=31536000"
+    return headers
+
+
+def content_security_policy(host: str | None = None, https: bool = False) -> str:
+    """Our own origin only: the chat socket is same-origin too (`/socket.io/`, forwarded to Rasa).
+    The ws(s):// form of `host` (the Host the page was asked for; wss when the site is https) is
+    listed as well, for browsers whose 'self' does not cover websockets; a malformed Host adds
+    nothing."""
+    host = (host or "").lower()
+    socket = f" {'wss' if https else 'ws'}://{host}" if HOST_HEADER.fullmatch(host) else ""
     return "; ".join(
         [
             "default-src 'self'",
@@ -55,7 +72,7 @@ def content_security_policy(rasa_url: str) -> str:
             "style-src 'self' 'unsafe-inline'",
             "img-src 'self' data:",
             "font-src 'self' data:",  # the widget's carousel icons are inline fonts
-            f"connect-src 'self' {http_origin} {ws_origin}",
+            f"connect-src 'self'{socket}",
             "object-src 'none'",
             "base-uri 'none'",
             "form-action 'self'",
@@ -64,13 +81,13 @@ def content_security_policy(rasa_url: str) -> str:
     )
 
 
-def widget_config(rasa_url: str, page: str) -> dict:
-    """What web/static/site.js needs to start the widget on `page` (home or checkin)."""
+def widget_config(page: str) -> dict:
+    """What web/static/site.js needs to start the widget on `page` (home or checkin); the
+    socket is the page's own origin (web/static/site.js)."""
     clinic = get_settings().clinic
     crisis = clinic.crisis
     return {
         "page": page,
-        "socketUrl": rasa_url.rstrip("/"),
         "initPayload": CHECKIN_PAYLOAD if page == "checkin" else GREET_PAYLOAD,
         "title": f"{clinic.name} assistant",
         # On a phone the open widget covers the page and its banner: the lines stay in view here.
@@ -87,15 +104,14 @@ def tel_uri_number(phone: str) -> str:
     return "".join(c for c in phone if c.isdigit() or c == "+")
 
 
-def create_app(rasa_url: str) -> Flask:
-    """The website app, talking to the Rasa server at `rasa_url`."""
+def create_app() -> Flask:
+    """The website app (its chat socket is forwarded to Rasa by bot/web/proxy.py)."""
     app = Flask(
         __name__,
         static_folder=str(WEB_DIR / "static"),
         template_folder=str(WEB_DIR / "templates"),
     )
-    policy = content_security_policy(rasa_url)
-    # Deployed at an https:// address (IOP_WEBSITE_URL): browsers are told to keep to HTTPS.
+    # Deployed at an https:// address (IOP_WEBSITE_URL): HSTS, and the chat socket is wss://.
     https = urlsplit(get_settings().website_url).scheme.lower() == "https"
     app.jinja_env.filters["tel"] = tel_uri_number
 
@@ -104,25 +120,22 @@ def create_app(rasa_url: str) -> Flask:
         return {"clinic": get_settings().clinic}
 
     @app.after_request
-    def security_headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = policy
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-        if https:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+    def add_security_headers(response: Response) -> Response:
+        response.headers.update(security_headers(https))
+        response.headers["Content-Security-Policy"] = content_security_policy(
+            request.headers.get("Host"), https
+        )
         if response.mimetype == "text/html":
             response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.get("/")
     def home() -> str:
-        return render_template("home.html", widget=widget_config(rasa_url, "home"))
+        return render_template("home.html", widget=widget_config("home"))
 
     @app.get("/checkin")
     def checkin() -> str:
-        return render_template("checkin.html", widget=widget_config(rasa_url, "checkin"))
+        return render_template("checkin.html", widget=widget_config("checkin"))
 
     @app.get("/reminders/stop")
     def reminders_stop_page() -> str:

@@ -1,14 +1,22 @@
-"""`python -m bot.web --port N --rasa-url URL`: serve the public website on 127.0.0.1."""
+"""`python -m bot.web --port N --rasa-url URL`: serve the public website on 127.0.0.1.
+
+The front server (bot/web/proxy.py, aiohttp) listens on the port: it forwards `/socket.io/` to
+the Rasa server and everything else to the website app, which waitress serves on an internal
+loopback port chosen by the system.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+import threading
 
-from waitress import serve
+from aiohttp import web
+from waitress.server import create_server
 
 from bot.web import WIDGET_BUNDLE, create_app, widget_installed
+from bot.web.proxy import MAX_PAGE_BODY, create_proxy
 
 LOOPBACK = "127.0.0.1"
 
@@ -23,13 +31,29 @@ def main(argv: list[str] | None = None) -> int:
     if not widget_installed():
         print(f"error: {WIDGET_BUNDLE} is missing: run scripts/ensure-web.sh", file=sys.stderr)
         return 1
+    app = create_app()
+    # waitress on a free loopback port, in this process; only the front server talks to it
+    pages = create_server(
+        app,
+        host=LOOPBACK,
+        port=0,
+        threads=8,
+        ident="iop-website",
+        max_request_body_size=MAX_PAGE_BODY,
+    )
     try:
-        app = create_app(args.rasa_url)
+        front = create_proxy(f"http://{LOOPBACK}:{pages.effective_port}", args.rasa_url)
     except ValueError as exc:
+        pages.close()
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    threading.Thread(target=pages.run, name="waitress", daemon=True).start()
     print(f"website on http://{LOOPBACK}:{args.port} (Rasa at {args.rasa_url})", flush=True)
-    serve(app, host=LOOPBACK, port=args.port, threads=8, ident="iop-website")
+    # no access log: query strings carry the reminder links' tokens and the sockets' ids
+    web.run_app(
+        front, host=LOOPBACK, port=args.port, access_log=None, print=None, shutdown_timeout=5
+    )
+    pages.close()
     return 0
 
 

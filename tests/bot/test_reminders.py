@@ -210,7 +210,7 @@ def test_reminder_goes_once_a_day_at_the_local_time(
     # the stop link on the website: GET only asks, POST stops (mail scanners open links)
     monkeypatch.setenv("DATABASE_URL", database_url)
     get_settings.cache_clear()
-    app = create_app("http://127.0.0.1:5005")
+    app = create_app()
     client = app.test_client()
     page = client.get(stop_url)
     assert page.status_code == 200 and b"Stop reminders" in page.data

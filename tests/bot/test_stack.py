@@ -101,3 +101,16 @@ def test_backoff_starts_again_once_a_service_stayed_up(tmp_path: Path) -> None:
         assert "restarting in 1 s" in stopped
     finally:
         stack.stop()
+
+
+def test_rasa_trusts_the_websites_proxy_only_when_the_website_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IOP_CHAT_TRUSTED_PROXIES", raising=False)
+    model = tmp_path / "model.tar.gz"
+    # the website's front server appends the browser's address to X-Forwarded-For
+    assert Stack(model=model, web_port=8080)._env()["IOP_CHAT_TRUSTED_PROXIES"] == "1"
+    assert "IOP_CHAT_TRUSTED_PROXIES" not in Stack(model=model)._env()
+    # a deployment with a reverse proxy in front says how many hops it has
+    behind_nginx = Stack(model=model, web_port=8080, extra_env={"IOP_CHAT_TRUSTED_PROXIES": "2"})
+    assert behind_nginx._env()["IOP_CHAT_TRUSTED_PROXIES"] == "2"

@@ -1,7 +1,8 @@
 """The public website in a real browser: the rasa-webchat widget against the real Rasa server,
 action server and database (bot.stack.Stack with the website), as visitors and participants
 meet it: FAQ answers, a pre-assessment by buttons, a check-in from a personal link, crisis
-help, phone and desktop layouts, no third-party requests, and the socket's origin check."""
+help, phone and desktop layouts, no third-party requests, the chat socket on the website's own
+origin (its front server forwards it to Rasa) from either loopback name, and the origin checks."""
 
 from __future__ import annotations
 
@@ -375,7 +376,7 @@ def test_the_landing_page_shows_clinic_details_and_the_privacy_notice(
 def test_every_request_goes_to_our_own_servers(
     site: Stack, page: Page, stack_database_url: str
 ) -> None:
-    ours = {urlsplit(site.web_url).netloc, urlsplit(site.rasa_url).netloc}
+    ours = {urlsplit(site.web_url).netloc}  # the chat socket too: the website forwards it
     seen: list[str] = []
     page.on("request", lambda request: seen.append(request.url))
     page.on("websocket", lambda socket: seen.append(socket.url))
@@ -398,9 +399,9 @@ def test_every_request_goes_to_our_own_servers(
 def test_the_content_security_policy_blocks_third_party_hosts(site: Stack, page: Page) -> None:
     response = requests.get(site.web_url, timeout=10)
     policy = response.headers["Content-Security-Policy"]
-    rasa = urlsplit(site.rasa_url).netloc
+    web = urlsplit(site.web_url).netloc
     assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
-    assert f"connect-src 'self' http://{rasa} ws://{rasa};" in policy
+    assert f"connect-src 'self' ws://{web};" in policy  # the chat socket is same-origin
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     bundle = requests.get(f"{site.web_url}/vendor/rasa-webchat.js", timeout=10)
@@ -448,8 +449,51 @@ def test_a_socket_from_a_foreign_origin_is_refused(site: Stack) -> None:
     assert websocket_handshake(upgrade, site.web_url) == 101
 
 
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
+def test_the_chat_works_on_either_loopback_address(site: Stack, page: Page, host: str) -> None:
+    # issue #27: opened as localhost the chat's input never enabled (a cross-origin socket)
+    url = f"http://{host}:{site.web_port}"
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    open_chat(page, url)
+    expect(page.get_by_label("Your message")).to_be_enabled()
+    say(page, "How many weeks does the program last?")
+    wait_for_reply(page, first_sentence("duration"))
+    # the widget's socket is the page's own origin, upgraded from long polling to a websocket
+    assert sockets and {urlsplit(s).netloc for s in sockets} == {f"{host}:{site.web_port}"}
+    assert all(urlsplit(s).path == "/socket.io/" for s in sockets)
+
+
+def test_the_websites_socket_admits_only_its_own_pages(site: Stack) -> None:
+    port = site.web_port
+    for host in ("localhost", "127.0.0.1"):
+        own = f"http://{host}:{port}"
+        handshake = f"{own}/socket.io/?EIO=4&transport=polling"
+        refused = requests.get(handshake, headers={"Origin": "https://evil.example"}, timeout=10)
+        assert refused.status_code == 403
+        other_name = "127.0.0.1" if host == "localhost" else "localhost"
+        other = requests.get(
+            handshake, headers={"Origin": f"http://{other_name}:{port}"}, timeout=10
+        )
+        assert other.status_code == 403  # a page of the other name is another origin
+        allowed = requests.get(handshake, headers={"Origin": own}, timeout=10)
+        assert allowed.status_code == 200 and allowed.text.startswith("0{")
+        assert "Access-Control-Allow-Origin" not in allowed.headers
+        assert allowed.headers["X-Content-Type-Options"] == "nosniff"
+        upgrade = f"{own}/socket.io/?EIO=4&transport=websocket"
+        assert websocket_handshake(upgrade, "https://evil.example") == 403
+        assert websocket_handshake(upgrade, own) == 101
+    # DNS rebinding: a foreign name that resolves here is same-origin to the browser
+    rebound = requests.get(
+        f"http://127.0.0.1:{port}/socket.io/?EIO=4&transport=polling",
+        headers={"Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}"},
+        timeout=10,
+    )
+    assert rebound.status_code == 403
+
+
 def test_error_responses_carry_the_security_headers() -> None:
-    app = create_website("http://127.0.0.1:5005")
+    app = create_website()
 
     @app.get("/fails")
     def fails() -> str:
@@ -471,7 +515,7 @@ def test_error_responses_carry_the_security_headers() -> None:
 )
 def test_hsts_only_when_the_site_is_served_over_https(address: str | None, hsts: bool) -> None:
     with settings_env("IOP_WEBSITE_URL", address):
-        response = create_website("http://127.0.0.1:5005").test_client().get("/healthz")
+        response = create_website().test_client().get("/healthz")
     assert response.status_code == 200
     assert response.headers.get("Strict-Transport-Security") == (
         "max-age=31536000" if hsts else None

@@ -95,7 +95,8 @@
 
   function startWidget(customData, element) {
     var props = {
-      socketUrl: config.socketUrl,
+      // same origin: this server forwards /socket.io/ to Rasa (bot/web/proxy.py)
+      socketUrl: window.location.origin,
       socketPath: "/socket.io/",
       initPayload: config.initPayload,
       customData: customData,

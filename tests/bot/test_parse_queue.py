@@ -80,9 +80,10 @@ def test_jobs_run_on_one_worker_thread_not_the_event_loop():
 
 def test_a_long_message_is_overtaken_only_by_messages_due_before_it():
     queue = ParseQueue()
-    # arrived at 0 with 2,000 characters: due at 2 s; a short message arriving at 3 s is not
-    assert queue.deadline(LONG, now=0.0) < queue.deadline("hi", now=3.0)
-    assert queue.deadline("hi", now=1.0) < queue.deadline(LONG, now=0.0)
+    # arrived at 0 with 2,000 characters: due at 20 s; a short message arriving at 25 s is not
+    assert queue.deadline(LONG, now=0.0) < queue.deadline("hi", now=25.0)
+    # four long messages queued for seconds still let a new short one go first
+    assert queue.deadline("hi", now=6.0) < queue.deadline(LONG, now=0.0)
 
 
 def test_an_error_reaches_its_caller_and_the_queue_goes_on():

@@ -68,6 +68,26 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index] * 1000
 
 
+def start_stack(model: Path, participants: int = 0) -> tuple[Stack, list[str]]:
+    """The stack on free ports with throwaway SQLite databases, started, and the tokens of
+    `participants` enrolled participants; sets the channel token in HEADERS."""
+    work = Path(tempfile.mkdtemp(prefix="iop-bench-"))
+    db = f"sqlite:///{work / 'iop.db'}"
+    upgrade(db)
+    with get_sessionmaker(db)() as session, session.begin():
+        tokens = [enroll(session, f"bench {i}").token for i in range(participants)]
+        HEADERS["Authorization"] = f"Bearer {create_api_token(session, 'bench', 'channel')[1]}"
+    stack = Stack(
+        model=model,
+        rasa_port=free_port(),
+        action_port=free_port(),
+        log_dir=work / "logs",
+        extra_env={"DATABASE_URL": db, "TRACKER_DATABASE_URL": f"sqlite:///{work / 't.db'}"},
+    )
+    stack.start()
+    return stack, tokens
+
+
 def main() -> int:
     """Run the load and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -75,20 +95,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--model", type=Path, default=REPO / "models" / "iop.tar.gz")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="iop-bench-"))
-    db = f"sqlite:///{work / 'iop.db'}"
-    upgrade(db)
-    with get_sessionmaker(db)() as session, session.begin():
-        tokens = [enroll(session, f"bench {i}").token for i in range(args.users)]
-        HEADERS["Authorization"] = f"Bearer {create_api_token(session, 'bench', 'channel')[1]}"
-    stack = Stack(
-        model=args.model,
-        rasa_port=free_port(),
-        action_port=free_port(),
-        log_dir=work / "logs",
-        extra_env={"DATABASE_URL": db, "TRACKER_DATABASE_URL": f"sqlite:///{work / 't.db'}"},
-    )
-    stack.start()
+    stack, tokens = start_stack(args.model, args.users)
     try:
         url = f"{stack.rasa_url}/webhooks/rest/webhook"
         timed(url, "warm-up", "hello")

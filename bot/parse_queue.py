@@ -21,11 +21,13 @@ conversation while its message is handled).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from rasa.core.processor import MessageProcessor
@@ -40,13 +42,15 @@ SECONDS_PER_CHAR = 0.01
 
 
 class ParseQueue:
-    """Runs jobs one at a time on a worker thread, earliest deadline first."""
+    """Runs jobs one at a time on a worker thread, earliest deadline first. Callers may be on
+    any event loop (each result is handed back on its caller's loop)."""
 
     def __init__(self, seconds_per_char: float = SECONDS_PER_CHAR) -> None:
         self._seconds_per_char = seconds_per_char
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse")
-        self._waiting: list[tuple[float, int, asyncio.Future, Callable[[], Any]]] = []
+        self._waiting: list[tuple[float, int, Waiting]] = []
         self._order = itertools.count()
+        self._lock = threading.Lock()
         self._busy = False
 
     def deadline(self, text: str, now: float | None = None) -> float:
@@ -57,36 +61,55 @@ class ParseQueue:
     async def run(self, text: str, job: Callable[[], T]) -> T:
         """`job()`'s result, run on the worker thread in its turn (`text`: what it parses)."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future = loop.create_future()
-        heapq.heappush(self._waiting, (self.deadline(text), next(self._order), future, job))
-        self._start_next(loop)
-        return await future
+        waiting = Waiting(loop, loop.create_future(), job)
+        with self._lock:
+            heapq.heappush(self._waiting, (self.deadline(text), next(self._order), waiting))
+        self._start_next()
+        return await waiting.future
 
     @property
     def waiting(self) -> int:
         """Jobs queued and not yet started."""
         return len(self._waiting)
 
-    def _start_next(self, loop: asyncio.AbstractEventLoop) -> None:
-        while not self._busy and self._waiting:
-            _, _, future, job = heapq.heappop(self._waiting)
-            if future.done():  # its caller gave up (a cancelled request)
-                continue
-            self._busy = True
-            running = loop.run_in_executor(self._executor, job)
-            running.add_done_callback(lambda done, f=future: self._finished(loop, done, f))
+    def _start_next(self) -> None:
+        with self._lock:
+            waiting = None
+            while not self._busy and self._waiting:
+                candidate = heapq.heappop(self._waiting)[2]
+                if not candidate.future.done():  # done: its caller gave up (a cancelled request)
+                    waiting, self._busy = candidate, True
+        if waiting is not None:
+            # outside the lock: a job already finished calls _finished at once, in this thread
+            running = self._executor.submit(waiting.job)
+            running.add_done_callback(lambda done, w=waiting: self._finished(w, done))
 
-    def _finished(
-        self, loop: asyncio.AbstractEventLoop, done: asyncio.Future, future: asyncio.Future
+    def _finished(self, waiting: Waiting, done: Future) -> None:
+        """On the worker thread: hand the outcome to the caller's loop, start the next job."""
+        # a closed loop (RuntimeError): nobody waits for this result
+        with contextlib.suppress(RuntimeError):
+            waiting.loop.call_soon_threadsafe(waiting.deliver, done)
+        with self._lock:
+            self._busy = False
+        self._start_next()
+
+
+class Waiting:
+    """A queued job and the future its caller awaits on its own loop."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, future: asyncio.Future, job: Callable[[], Any]
     ) -> None:
-        self._busy = False
-        if not future.done():
-            error = done.exception()
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(done.result())
-        self._start_next(loop)
+        self.loop, self.future, self.job = loop, future, job
+
+    def deliver(self, done: Future) -> None:
+        if self.future.done():
+            return
+        error = done.exception()
+        if error is not None:
+            self.future.set_exception(error)
+        else:
+            self.future.set_result(done.result())
 
 
 _queue: ParseQueue | None = None

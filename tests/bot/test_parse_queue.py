@@ -122,3 +122,23 @@ def test_a_cancelled_callers_job_is_skipped():
 def test_installed_in_the_rasa_server_process():
     assert MessageProcessor.parse_message is not RASA_PARSE_MESSAGE
     assert MessageProcessor._iop_parse_queue is True
+
+
+def test_callers_on_different_event_loops_each_get_their_own_results():
+    """Tests and tools parse on loops of their own (asyncio.run), the server on one."""
+    queue = ParseQueue()
+
+    async def caller(name: str) -> list[str]:
+        jobs = [queue.run(name, lambda n=n: f"{name}-{n}") for n in range(20)]
+        return await asyncio.gather(*jobs)
+
+    results: dict[str, list[str]] = {}
+    threads = [
+        threading.Thread(target=lambda n=name: results.update({n: run(caller(n))}))
+        for name in ("one", "two", "three")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert results == {name: [f"{name}-{n}" for n in range(20)] for name in ("one", "two", "three")}

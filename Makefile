@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install browser web lint validate train test test-unit test-stories run bench clean clean-cache
+.PHONY: help install browser web lint validate train test test-unit run bench clean clean-cache
 
 help:
 	@echo "make run    - install, train if stale, create/upgrade the database, start the stack"

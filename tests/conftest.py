@@ -3,6 +3,7 @@ per test session, its alerts going to a local HTTP receiver and SMTP server."""
 
 from __future__ import annotations
 
+import os
 import socket
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from bot.web import widget_installed
 from tests.receivers import SmtpServer, WebhookReceiver
 
 MODEL = get_settings().model_path
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")  # for Rasa loaded in this process
 
 
 @contextmanager
@@ -52,6 +54,15 @@ def model_path() -> Path:
     if not MODEL.is_file():
         pytest.fail(f"no trained model at {MODEL}: run `make train` (make test does it)")
     return MODEL
+
+
+@pytest.fixture(scope="session")
+def agent(model_path: Path):
+    """The trained model loaded in this process once (about 40 s and 2 GB), for the tests that
+    parse or run stories without the servers."""
+    from rasa.core.agent import Agent
+
+    return Agent.load(str(model_path))
 
 
 @pytest.fixture(scope="session")

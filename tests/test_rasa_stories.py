@@ -2,43 +2,33 @@
 
 Rasa compares the top-level intent and every action; it does not compare the FAQ topic the
 ResponseSelector picks (`faq/<topic>`), so tests/conversations/test_faq.py checks each topic's
-answer through the REST channel.
+answer through the REST channel. Run in this process on the session's loaded model (what `rasa
+test core --fail-on-prediction-errors` does, without loading the model a second time).
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import asyncio
+import json
 from pathlib import Path
+
+from rasa.core.test import test as rasa_test_stories
 
 from bot.settings import REPO_ROOT
 
 
-def test_rasa_test_stories_pass(model_path: Path, tmp_path: Path) -> None:
-    """`rasa test core --fail-on-prediction-errors` on tests/stories: NLU and dialogue."""
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "rasa"),
-            "test",
-            "core",
-            "--model",
-            str(model_path),
-            "--stories",
+def test_rasa_test_stories_pass(agent, tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    asyncio.run(
+        rasa_test_stories(
             str(REPO_ROOT / "tests" / "stories"),
-            "--out",
-            str(tmp_path / "results"),
-            "--fail-on-prediction-errors",
-            "--no-plot",
-        ],
-        cwd=REPO_ROOT,
-        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"},
-        capture_output=True,
-        text=True,
-        timeout=600,
+            agent,
+            out_directory=str(results),
+            disable_plotting=True,
+        )
     )
-    failed = tmp_path / "results" / "failed_test_stories.yml"
-    detail = (
-        failed.read_text() if failed.exists() else result.stdout[-3000:] + result.stderr[-3000:]
-    )
-    assert result.returncode == 0, detail
+    failed = (results / "failed_test_stories.yml").read_text(encoding="utf-8")
+    assert "None of the test stories failed" in failed, failed
+    conversations = json.loads((results / "story_report.json").read_text())["conversation_accuracy"]
+    assert conversations["correct"] == conversations["total"] > 20, conversations

@@ -25,9 +25,6 @@ from bot.nlu.crisis_classifier import (
 )
 from bot.nlu.crisis_matcher import set_crisis
 from bot.nlu.encoders import load_encoder
-from bot.settings import REPO_ROOT
-
-MODEL = REPO_ROOT / "models" / "iop.tar.gz"
 
 
 def test_clauses_split_a_buried_crisis_from_the_question_before_it() -> None:
@@ -225,17 +222,8 @@ def test_other_intents_are_left_alone_and_a_crisis_is_set_first() -> None:
     assert [r["name"] for r in message.get("intent_ranking")] == ["crisis", "faq"]
 
 
-@lru_cache(maxsize=1)
-def agent():
-    from rasa.core.agent import Agent
-
-    if not MODEL.is_file():
-        pytest.fail(f"no trained model at {MODEL}: run `make train` (make test does it)")
-    return Agent.load(str(MODEL))
-
-
-def parse(text: str) -> dict:
-    return asyncio.run(agent().parse_message(text))
+def parse(agent, text: str) -> dict:
+    return asyncio.run(agent.parse_message(text))
 
 
 @pytest.mark.parametrize(
@@ -247,8 +235,8 @@ def parse(text: str) -> dict:
         "my brother swallowed a whole bottle of his sleeping meds and he won't answer me",
     ],
 )
-def test_trained_pipeline_escalates_paraphrases_the_rules_do_not_know(text: str) -> None:
-    result = parse(text)
+def test_trained_pipeline_escalates_paraphrases_the_rules_do_not_know(agent, text: str) -> None:
+    result = parse(agent, text)
     assert result["intent"]["name"] == "crisis"
     assert result[SCORE_KEY] >= 0.5
 
@@ -262,15 +250,15 @@ def test_trained_pipeline_escalates_paraphrases_the_rules_do_not_know(text: str)
         "I want to stop",
     ],
 )
-def test_trained_pipeline_does_not_escalate_look_alikes(text: str) -> None:
+def test_trained_pipeline_does_not_escalate_look_alikes(agent, text: str) -> None:
     """Look-alikes, and a stop request (scored 0.52 before training texts kept their label)."""
-    result = parse(text)
+    result = parse(agent, text)
     assert result["intent"]["name"] != "crisis"
     assert result[SCORE_KEY] < 0.5
 
 
-def test_rule_match_escalates_whatever_the_classifier_scores() -> None:
-    result = parse("kms")
+def test_rule_match_escalates_whatever_the_classifier_scores(agent) -> None:
+    result = parse(agent, "kms")
     assert result["intent"]["name"] == "crisis"
     assert result["crisis_match"]["category"] == "suicidal"
     assert SCORE_KEY in result

@@ -60,3 +60,23 @@ def test_invalid_answers_fail_both_with_the_same_error(answer: object) -> None:
     assert our_error.value.message == rasa_error.value.message
     assert list(our_error.value.path) == list(rasa_error.value.path)
     assert "Failed to validate Action server response" in our_error.value.message
+
+
+def test_spacy_loads_without_the_entity_recogniser_and_reads_the_same() -> None:
+    """Tags, lemmas and token vectors (what the tokenizer, featurizers and crisis rules read)
+    are the same without the recogniser Rasa leaves on."""
+    from rasa.nlu.utils.spacy_utils import SpacyNLP
+
+    from bot.rasa_speedups import RASA_LOAD_SPACY, load_spacy_without_entities
+
+    name = yaml.safe_load((REPO_ROOT / "config.yml").read_text())["pipeline"][0]["model"]
+    assert SpacyNLP.load_model is load_spacy_without_entities
+    lean = load_spacy_without_entities(str(REPO_ROOT / name)).model
+    full = RASA_LOAD_SPACY(str(REPO_ROOT / name)).model
+    assert "ner" not in lean.pipe_names and "ner" in full.pipe_names
+    assert {"tok2vec", "tagger", "lemmatizer"} <= set(lean.pipe_names)
+    for text in ["I OD'd on my meds last night", "what time is group? also kms", "Hi there!"]:
+        a, b = lean(text), full(text)
+        assert [(t.tag_, t.lemma_, t.pos_) for t in a] == [(t.tag_, t.lemma_, t.pos_) for t in b]
+        assert (a.tensor == b.tensor).all()
+        assert [t.vector.tolist() for t in a] == [t.vector.tolist() for t in b]

@@ -3,12 +3,15 @@ per test session, its alerts going to a local HTTP receiver and SMTP server."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import requests
@@ -22,7 +25,28 @@ from bot.web import widget_installed
 from tests.receivers import SmtpServer, WebhookReceiver
 
 MODEL = get_settings().model_path
+T = TypeVar("T")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")  # for Rasa loaded in this process
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` to its end on a fresh event loop in a thread of its own: a test that ran
+    before (the browser tests' playwright) may leave a loop running in this thread, where
+    asyncio.run refuses to start."""
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # noqa: BLE001 (re-raised in the test's thread)
+            result["error"] = error
+
+    thread = threading.Thread(target=target, name="run_async")
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
 
 
 @contextmanager

@@ -8,19 +8,19 @@ test core --fail-on-prediction-errors` does, without loading the model a second 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 from rasa.core.test import test as rasa_test_stories
 
 from bot.settings import REPO_ROOT
+from tests.conftest import run_async
 
 
 def test_rasa_test_stories_pass(agent, tmp_path: Path) -> None:
     results = tmp_path / "results"
     results.mkdir()
-    asyncio.run(
+    run_async(
         rasa_test_stories(
             str(REPO_ROOT / "tests" / "stories"),
             agent,

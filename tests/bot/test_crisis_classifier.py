@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from bot.nlu.crisis_classifier import (
 )
 from bot.nlu.crisis_matcher import set_crisis
 from bot.nlu.encoders import load_encoder
+from tests.conftest import run_async
 
 
 def test_clauses_split_a_buried_crisis_from_the_question_before_it() -> None:
@@ -223,7 +223,7 @@ def test_other_intents_are_left_alone_and_a_crisis_is_set_first() -> None:
 
 
 def parse(agent, text: str) -> dict:
-    return asyncio.run(agent.parse_message(text))
+    return run_async(agent.parse_message(text))
 
 
 @pytest.mark.parametrize(

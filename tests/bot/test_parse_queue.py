@@ -10,27 +10,9 @@ from rasa.core.processor import MessageProcessor
 
 import bot.channels  # noqa: F401  (the Rasa server imports it; it installs the queue)
 from bot.parse_queue import RASA_PARSE_MESSAGE, ParseQueue
+from tests.conftest import run_async as run
 
 LONG = "I went out today. " * 110  # about 2,000 characters
-
-
-def run(coroutine):
-    """Run `coroutine` on a fresh event loop in a thread of its own (other tests may leave a
-    loop running in this one)."""
-    result: dict = {}
-
-    def target() -> None:
-        try:
-            result["value"] = asyncio.run(coroutine)
-        except BaseException as error:  # noqa: BLE001 (re-raised below, in the test's thread)
-            result["error"] = error
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join(60)
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
 
 
 async def blocked_then(queue: ParseQueue, texts: list[str]) -> tuple[list[str], list[str]]:

@@ -82,6 +82,7 @@ from bot.spool import Spool  # noqa: E402
 from bot.stack import LOOPBACK, SERVICE_ENV, Service, Stack, StackError  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.conversations.test_assessment import BUTTON_PATHS, REFERENCE  # noqa: E402
+from tests.conversations.test_checkin import FREE_TEXT_CHECKIN  # noqa: E402
 
 KINDS = ("faq", "assessment", "checkin")
 MIX = (0.6, 0.2, 0.2)
@@ -95,14 +96,6 @@ GREETINGS = ("hi", "hello", "hey there", "good evening")
 # Pre-assessment paths that end in a stored assessment, weighted towards the common results.
 ASSESSMENT_LEVELS = {"iop": 4, "outpatient": 3, "higher_level_of_care": 2, "adolescent_services": 1}
 CHECKIN_TRIGGERS = ("Nothing", "Nothing", "stress", "anxiety", "fought with my sister at the bar")
-CHECKIN_TEXT = [
-    "I want to do my check in",
-    "pretty good",
-    "like an 8",
-    "fought with my sister at the bar",
-    "had a few beers last night",
-    "called my sponsor, and can we talk about my meds next time",
-]
 CHECKIN_DONE = "Thanks for checking in"  # actions/checkin.py checkin_reply
 # The bare `rasa init` bot's conversations (its moodbot stories and rules).
 BARE_SCRIPTS = (
@@ -142,7 +135,7 @@ def checkin_messages(rng: random.Random) -> list[str]:
     """A check-in by buttons with varied answers, sometimes by free text or with use reported."""
     roll = rng.random()
     if roll < 0.15:
-        return list(CHECKIN_TEXT)
+        return list(FREE_TEXT_CHECKIN)
     mood, craving = str(rng.randint(1, 5)), str(rng.choice([0, 1, 2, 3, 4, 5, 6, 7, 8]))
     start = ["/start_checkin", mood, craving, rng.choice(CHECKIN_TRIGGERS)]
     if roll < 0.25:

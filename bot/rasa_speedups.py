@@ -1,6 +1,6 @@
 """Rasa 3.6.21 made cheaper in the Rasa server, each change leaving every result as it was.
 
-Spacy's named entities: Rasa's SpacyNLP loads the spaCy pipeline without its parser but with
+spaCy's named entities: Rasa's SpacyNLP loads the spaCy pipeline without its parser but with
 its entity recogniser, which nothing here reads (no entity extractor; the crisis rules use tags
 and lemmas): about a tenth of the pipeline's time per message. In en_core_web_sm the
 recogniser has its own token-to-vector layer and runs last, so the tags, lemmas and token

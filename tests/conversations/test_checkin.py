@@ -85,17 +85,19 @@ def test_a_participant_link_is_greeted_as_a_checkin_not_as_a_visitor(
     assert "questions about our Intensive Outpatient Program" in visitor
 
 
+# A whole check-in in the participant's own words (bench/load.py uses it too).
+FREE_TEXT_CHECKIN = [
+    "I want to do my check in",
+    "pretty good",
+    "like an 8",
+    "fought with my sister at the bar",
+    "had a few beers last night",
+    "called my sponsor, and can we talk about my meds next time",
+]
+
+
 def test_free_text_answers_flags_and_coping(person: Person, stack_database_url: str) -> None:
-    replies = person.run(
-        [
-            "I want to do my check in",
-            "pretty good",
-            "like an 8",
-            "fought with my sister at the bar",
-            "had a few beers last night",
-            "called my sponsor, and can we talk about my meds next time",
-        ]
-    )
+    replies = person.run(FREE_TEXT_CHECKIN)
     [row] = rows(stack_database_url, person.id)
     assert (row.mood, row.craving) == (4, 8)
     assert row.triggers == ["conflict", "places"]

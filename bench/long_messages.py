@@ -1,10 +1,10 @@
 """Short messages' latency while other visitors' maximum-length messages are in flight.
 
 Starts the stack on free ports with throwaway SQLite databases. Sends a round of short
-messages (FAQ questions and a crisis) one at a time on a quiet server, then the same round while
-`--long` other visitors each keep a 2,000-character message in flight (a new one as soon as the
-last is answered). Prints the short messages' latency in both phases, the crisis messages' own,
-and the long messages' latency.
+messages (FAQ questions and a crisis) and a few long ones one at a time on a quiet server, then
+the short round again while `--long` other visitors each keep a 2,000-character message in
+flight (a new one as soon as the last is answered). Prints the short messages' latency in both
+phases, the crisis messages' own, and the long messages' latency.
 
     .venv/bin/python bench/long_messages.py [--long 4] [--rounds 3] [--model models/iop.tar.gz]
 """
@@ -92,6 +92,7 @@ def main() -> int:
         timed(url, "warm-up", "hello")
         timed(url, "warm-up", long_message())
         quiet = short_round(url, args.rounds)
+        alone = [timed(url, uuid.uuid4().hex, long_message()) for _ in range(args.rounds)]
         stop = threading.Event()
         senders = [
             threading.Thread(target=keep_long_in_flight, args=(url, stop, long_times))
@@ -109,6 +110,7 @@ def main() -> int:
     print(f"one Rasa process, 2 cores; long messages: {MAX_MESSAGE_CHARS} characters")
     print(line("short, quiet server", quiet["short"]))
     print(line("crisis, quiet server", quiet["crisis"]))
+    print(line("a long message, quiet server", alone))
     print(line(f"short, {args.long} long in flight", busy["short"]))
     print(line(f"crisis, {args.long} long in flight", busy["crisis"]))
     print(line("the long messages", long_times))

@@ -14,6 +14,7 @@ holds answers and contact details, as the database row does.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -80,16 +81,20 @@ class Spool:
     def drain(self, handlers: Mapping[str, Callable[[dict], None]]) -> tuple[int, int]:
         """Store queued records with their kind's handler, oldest first, until the database
         refuses again; returns (stored now, still waiting). A record no handler can take, or
-        that the database refuses for good, is moved aside (`*.failed`) and logged by type."""
+        that the database refuses for good, is moved aside (`*.failed`) and logged by type.
+        Several processes may drain one queue (the production profile's action servers): a
+        file another one finished is skipped, and one both store is kept once by its dedup key."""
         stored = 0
         files = self.pending()
         for index, path in enumerate(files):
             try:
                 entry = json.loads(path.read_text(encoding="utf-8"))
                 handler = handlers[entry["kind"]]
+            except FileNotFoundError:
+                continue  # another process stored it meanwhile
             except (OSError, ValueError, KeyError, TypeError) as error:
                 logger.error("spool: unreadable record %s (%s)", path.name, type(error).__name__)
-                path.rename(path.with_suffix(".failed"))
+                _move_aside(path)
                 continue
             try:
                 handler(entry["record"])
@@ -97,8 +102,14 @@ class Spool:
                 return stored, len(files) - index  # still down: try again later, in order
             except Exception as error:  # noqa: BLE001 - never retried forever, never lost
                 logger.error("spool: %s record refused (%s)", entry["kind"], type(error).__name__)
-                path.rename(path.with_suffix(".failed"))
+                _move_aside(path)
                 continue
-            path.unlink()
+            path.unlink(missing_ok=True)
             stored += 1
         return stored, 0
+
+
+def _move_aside(path: Path) -> None:
+    """Keep a record that cannot be stored as `*.failed` (unless another process took it)."""
+    with contextlib.suppress(FileNotFoundError):
+        path.rename(path.with_suffix(".failed"))

@@ -75,3 +75,40 @@ def test_an_unreadable_file_is_set_aside(tmp_path: Path, garbage: bytes) -> None
     stored: list[dict] = []
     assert spool.drain({"checkin": stored.append}) == (1, 0)
     assert stored == [{"n": 0}]
+
+
+def test_two_processes_draining_one_queue_store_each_record_and_never_fail(
+    tmp_path: Path,
+) -> None:
+    """The production profile's two action servers drain one spool folder."""
+    import threading
+    import time
+
+    writer = Spool(tmp_path / "queue")
+    for n in range(40):
+        writer.put("checkin", {"n": n})
+    stored: list[int] = []
+    lock = threading.Lock()
+
+    def store(record: dict) -> None:  # idempotent by key, as the real handlers are
+        time.sleep(0.002)
+        with lock:
+            if record["n"] not in stored:
+                stored.append(record["n"])
+
+    errors: list[BaseException] = []
+
+    def drain() -> None:
+        try:
+            Spool(tmp_path / "queue").drain({"checkin": store})
+        except BaseException as error:  # noqa: BLE001 (asserted below)
+            errors.append(error)
+
+    threads = [threading.Thread(target=drain) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert sorted(stored) == list(range(40))
+    assert writer.pending() == [] and not list((tmp_path / "queue").glob("*.failed"))

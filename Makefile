@@ -7,13 +7,15 @@ PY     := $(VENV)/bin/python
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install browser web lint validate train test test-unit run bench clean clean-cache
+.PHONY: help install browser web nginx lint validate train test test-unit run run-production \
+	bench clean clean-cache
 
 help:
 	@echo "make run    - install, train if stale, create/upgrade the database, start the stack"
 	@echo "make test   - install, lint, validate, train if stale, full test suite"
 	@echo "make bench  - NLU figures on the held-out sets (bench/nlu.py)"
-	@echo "make install, lint, validate, train, test-unit, browser, web - the steps of the above"
+	@echo "make run-production - 2 Rasa + 2 action servers behind nginx, PostgreSQL, Redis locks"
+	@echo "make install, lint, validate, train, test-unit, browser, web, nginx - the steps above"
 	@echo "make clean  - remove models and test output; make clean-cache - the training caches"
 
 # Reinstalled when requirements.txt changes; the stamp marks a finished install.
@@ -34,6 +36,10 @@ browser:
 web:
 	scripts/ensure-web.sh
 
+# Debian's nginx for the production profile and its tests (installed with apt when missing).
+nginx:
+	scripts/ensure-nginx.sh
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -47,12 +53,20 @@ train: install
 test-unit: install
 	$(PY) -m pytest -q tests/bot tests/actions
 
-test: lint validate train browser web
+test: lint validate train browser web nginx
 	$(PY) -m pytest -q --junitxml=test-artifacts/junit.xml
 
 run: train web
 	$(PY) -m bot init-db
 	$(PY) -m bot serve --demo
+
+# The production profile on this machine (docs/operations.md): PostgreSQL for the conversations
+# and the records, Redis for the conversation locks; override either in the environment.
+run-production: export DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/iop
+run-production: export LOCK_STORE_URL ?= redis://127.0.0.1:6379/1
+run-production: train web nginx
+	$(PY) -m bot init-db --create-database
+	$(PY) -m bot serve --replicas 2
 
 bench: train
 	$(PY) bench/nlu.py

@@ -47,12 +47,17 @@ def cmd_init_db(args: argparse.Namespace) -> int:
     """Create or upgrade the database schema (idempotent)."""
     from sqlalchemy.engine import make_url
 
-    from bot.db.migrate import upgrade
+    from bot.db.migrate import create_database, upgrade
 
     url = get_settings().database_url
+    created = bool(args.create_database) and create_database(url)
     tables = upgrade(url)
     _print(
-        {"database": make_url(url).render_as_string(hide_password=True), "tables": tables},
+        {
+            "database": make_url(url).render_as_string(hide_password=True),
+            "created": created,
+            "tables": tables,
+        },
         args.json,
     )
     return 0
@@ -208,6 +213,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         model=Path(args.model) if args.model else settings.model_path,
         rasa_port=args.rasa_port,
         action_port=args.action_port,
+        replicas=args.replicas,
         staff_port=args.staff_port or None,
         web_port=args.web_port or None,
         worker=True,
@@ -216,10 +222,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.staff_port and "IOP_STAFF_URL" not in os.environ:
         # alerts link to the staff app this command starts
         stack.extra_env["IOP_STAFF_URL"] = stack.staff_url
-    print(
-        "starting the action server, Rasa, the staff app and the website (about 30 s) ...",
-        flush=True,
+    servers = (
+        "the action server, Rasa"
+        if args.replicas == 1
+        else (f"{args.replicas} action servers and {args.replicas} Rasa servers behind nginx")
     )
+    print(f"starting {servers}, the staff app and the website (about 60 s) ...", flush=True)
     try:
         stack.start()
     except StackError as exc:
@@ -229,11 +237,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "staff_app": stack.staff_url if args.staff_port else None,
         "rest_webhook": f"{stack.rasa_url}/webhooks/rest/webhook",
         "action_server": stack.action_url,
+        "rasa_servers": ", ".join(stack.rasa_backend_urls) if args.replicas > 1 else None,
         "logs": str(stack.log_dir),
         "alert_channels": ", ".join(settings.alerts.channels) or "none (see README: Alerts)",
     }
     if args.demo:
         urls.update(_demo_logins())
+    else:
+        urls["staff_login"] = "python -m bot create-staff --username NAME --role admin"
     _print({k: v for k, v in urls.items() if v}, args.json)
     print("ready; press Ctrl-C to stop", flush=True)
     stopping = False
@@ -287,6 +298,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     init_db = commands.add_parser(
         "init-db", parents=[common], help="create or upgrade the database schema"
+    )
+    init_db.add_argument(
+        "--create-database",
+        action="store_true",
+        help="first create the PostgreSQL database DATABASE_URL names, if it does not exist",
     )
     init_db.set_defaults(func=cmd_init_db)
 
@@ -352,6 +368,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo",
         action="store_true",
         help="print a demo staff login and participant link (local SQLite only)",
+    )
+    serve.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="Rasa servers and action servers each; above 1 they run behind nginx and need "
+        "LOCK_STORE_URL (Redis) and a shared DATABASE_URL (the production profile)",
     )
     serve.set_defaults(func=cmd_serve)
     return parser

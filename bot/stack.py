@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.balancer import nginx_binary, write_nginx_config
 from bot.settings import ACTION_TOKEN_ENV, ACTION_TOKEN_HEADER, REPO_ROOT
 
 # Every Rasa process runs with these: no telemetry (SPEC §6), loopback only, quiet TensorFlow.
@@ -135,11 +136,14 @@ def endpoints_for(action_port: int, directory: Path, action_token: str) -> Path:
 @dataclass
 class Stack:
     """The Rasa server and the action server (and, when given ports, the staff app and the
-    website), started and stopped together."""
+    website), started and stopped together. With `replicas` above 1 (the production profile),
+    that many Rasa servers and action servers run behind nginx (bot/balancer.py), which takes
+    `rasa_port` and `action_port`; the servers behind it listen on the ports just above those."""
 
     model: Path
     rasa_port: int = 5005
     action_port: int = 5055
+    replicas: int = 1
     # The staff app (`python -m bot.staff`) and the website (`python -m bot.web`) start only
     # when they have a port; each answers GET /healthz with 200 once it is ready.
     staff_port: int | None = None
@@ -162,6 +166,32 @@ class Stack:
     def action_url(self) -> str:
         """Base URL of the action server."""
         return f"http://{LOOPBACK}:{self.action_port}"
+
+    @property
+    def rasa_backend_ports(self) -> list[int]:
+        """The Rasa servers' own ports (the balancer's is `rasa_port`)."""
+        if self.replicas == 1:
+            return [self.rasa_port]
+        return [self.rasa_port + 1 + i for i in range(self.replicas)]
+
+    @property
+    def action_backend_ports(self) -> list[int]:
+        """The action servers' own ports (the balancer's is `action_port`)."""
+        if self.replicas == 1:
+            return [self.action_port]
+        return [self.action_port + 1 + i for i in range(self.replicas)]
+
+    @property
+    def rasa_backend_urls(self) -> list[str]:
+        """Base URLs of each Rasa server, bypassing the balancer."""
+        return [f"http://{LOOPBACK}:{port}" for port in self.rasa_backend_ports]
+
+    def service(self, name: str) -> Service:
+        """The running service called `name` (e.g. "rasa server 2")."""
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise KeyError(name)
 
     @property
     def staff_url(self) -> str:
@@ -196,22 +226,29 @@ class Stack:
         """Start both servers and wait until each answers; stop everything on failure."""
         if not self.model.is_file():
             raise StackError(f"no trained model at {self.model}; run `make train`")
+        if self.replicas < 1:
+            raise StackError("replicas must be at least 1")
+        env = self._env()
+        if self.replicas > 1:
+            # several Rasa servers must share their conversation locks (SPEC §6)
+            if not env.get("LOCK_STORE_URL"):
+                raise StackError("several Rasa servers need LOCK_STORE_URL (a Redis lock store)")
+            if nginx_binary() is None:
+                raise StackError("several servers run behind nginx: run scripts/ensure-nginx.sh")
         self._config_dir = config_dir = Path(tempfile.mkdtemp(prefix="iop-stack-"))
+        endpoints = endpoints_for(self.action_port, config_dir, self.action_token)
+        numbered = self.replicas > 1
         self.services = [
             Service(
-                name="action server",
-                command=[
-                    sys.executable,
-                    "-m",
-                    "bot.action_server",
-                    "--port",
-                    str(self.action_port),
-                ],
-                ready_url=f"{self.action_url}/health",
-                log_path=self.log_dir / "actions.log",
-            ),
+                name=f"action server {i + 1}" if numbered else "action server",
+                command=[sys.executable, "-m", "bot.action_server", "--port", str(port)],
+                ready_url=f"http://{LOOPBACK}:{port}/health",
+                log_path=self.log_dir / (f"actions-{i + 1}.log" if numbered else "actions.log"),
+            )
+            for i, port in enumerate(self.action_backend_ports)
+        ] + [
             Service(
-                name="rasa server",
+                name=f"rasa server {i + 1}" if numbered else "rasa server",
                 command=[
                     _bin("rasa"),
                     "run",
@@ -220,16 +257,46 @@ class Stack:
                     "--interface",
                     LOOPBACK,
                     "--port",
-                    str(self.rasa_port),
+                    str(port),
                     "--endpoints",
-                    str(endpoints_for(self.action_port, config_dir, self.action_token)),
+                    str(endpoints),
                     "--credentials",
                     str(REPO_ROOT / "credentials.yml"),
                 ],
-                ready_url=f"{self.rasa_url}/",
-                log_path=self.log_dir / "rasa.log",
-            ),
+                ready_url=f"http://{LOOPBACK}:{port}/",
+                log_path=self.log_dir / (f"rasa-{i + 1}.log" if numbered else "rasa.log"),
+            )
+            for i, port in enumerate(self.rasa_backend_ports)
         ]
+        if numbered:
+            balancer = config_dir / "nginx"
+            conf = write_nginx_config(
+                balancer,
+                host=LOOPBACK,
+                rasa_port=self.rasa_port,
+                rasa_backends=self.rasa_backend_ports,
+                action_port=self.action_port,
+                action_backends=self.action_backend_ports,
+            )
+            self.services.append(
+                Service(
+                    name="balancer",
+                    command=[
+                        str(nginx_binary()),
+                        "-p",
+                        str(balancer),
+                        "-c",
+                        str(conf),
+                        "-e",
+                        "stderr",
+                        "-g",
+                        "daemon off;",
+                    ],
+                    # ready once it passes a request to a Rasa server that answers
+                    ready_url=f"{self.rasa_url}/",
+                    log_path=self.log_dir / "nginx.log",
+                )
+            )
         if self.worker:
             self.services.append(
                 Service(
@@ -265,7 +332,6 @@ class Stack:
                     log_path=self.log_dir / "web.log",
                 )
             )
-        env = self._env()
         deadline = time.monotonic() + timeout
         try:
             for service in self.services:

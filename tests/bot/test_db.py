@@ -282,3 +282,36 @@ def test_a_rolled_back_check_in_leaves_no_flag(database_url: str) -> None:
     with get_sessionmaker(database_url)() as session:
         assert session.execute(select(Flag)).all() == []
         assert session.execute(select(CheckIn)).all() == []
+
+
+def test_init_db_creates_a_missing_postgresql_database_once(tmp_path) -> None:
+    """`python -m bot init-db --create-database` (make run-production) on a fresh server."""
+    import os
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    from bot.db.migrate import create_database
+    from tests.bot.conftest import PG_ADMIN_URL
+
+    name = f"iop_create_{uuid.uuid4().hex[:8]}"
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    admin = create_engine(PG_ADMIN_URL, future=True, isolation_level="AUTOCOMMIT")
+    try:
+        admin.connect().close()
+    except OperationalError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI: {exc}")
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    try:
+        assert create_database(url) is True
+        assert create_database(url) is False
+        assert "flags" in upgrade(url)
+    finally:
+        from bot.db.engine import get_engine
+
+        get_engine(url).dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    assert create_database(f"sqlite:///{tmp_path / 'x.db'}") is False

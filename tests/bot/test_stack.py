@@ -115,3 +115,21 @@ def test_rasa_trusts_the_websites_proxy_only_when_the_website_runs(
     # a deployment with a reverse proxy in front says how many hops it has
     behind_nginx = Stack(model=model, web_port=8080, extra_env={"IOP_CHAT_TRUSTED_PROXIES": "2"})
     assert behind_nginx._env()["IOP_CHAT_TRUSTED_PROXIES"] == "2"
+
+
+def test_several_servers_need_a_shared_lock_store(tmp_path: Path) -> None:
+    model = tmp_path / "model.tar.gz"
+    model.write_bytes(b"")
+    stack = Stack(model=model, replicas=2, log_dir=tmp_path, extra_env={"LOCK_STORE_URL": ""})
+    with pytest.raises(StackError, match="LOCK_STORE_URL"):
+        stack.start()
+    assert stack.services == []
+
+
+def test_replicas_listen_above_the_balancers_ports(tmp_path: Path) -> None:
+    stack = Stack(model=tmp_path / "m.tar.gz", rasa_port=6000, action_port=6100, replicas=2)
+    assert stack.rasa_backend_ports == [6001, 6002]
+    assert stack.action_backend_ports == [6101, 6102]
+    assert stack.rasa_url == "http://127.0.0.1:6000"
+    single = Stack(model=tmp_path / "m.tar.gz", rasa_port=6000, action_port=6100)
+    assert (single.rasa_backend_ports, single.action_backend_ports) == ([6000], [6100])

@@ -16,6 +16,14 @@ past a newly arrived short one: 3 s for a short message with four long ones in f
 worker thread, as before one event loop: the pipeline's components never run concurrently with
 themselves. A conversation's messages keep their order (Rasa's lock store holds the
 conversation while its message is handled).
+
+A long parse also steps aside: between two steps of the pipeline (Rasa's graph nodes) and between
+two batches of the sentence encoder, `preempt()` runs, on the worker thread, every waiting job
+due before the one under way, then the long parse carries on where it was. A short message then
+waits for one step of a long parse (a few hundred milliseconds at most), not for all of it. The
+jobs still never run at the same time: the worker runs one, then resumes the other, so nothing
+in the pipeline needs to be thread-safe, only re-entrant between steps (our components keep no
+per-message state on themselves; Rasa builds a fresh graph run per message).
 """
 
 from __future__ import annotations
@@ -52,6 +60,8 @@ class ParseQueue:
         self._order = itertools.count()
         self._lock = threading.Lock()
         self._busy = False
+        # on the worker thread: the deadlines of the jobs under way, innermost last
+        self._running = threading.local()
 
     def deadline(self, text: str, now: float | None = None) -> float:
         """When a message of `text` arriving `now` should be done."""
@@ -76,22 +86,57 @@ class ParseQueue:
         with self._lock:
             waiting = None
             while not self._busy and self._waiting:
-                candidate = heapq.heappop(self._waiting)[2]
+                deadline, _, candidate = heapq.heappop(self._waiting)
                 if not candidate.future.done():  # done: its caller gave up (a cancelled request)
-                    waiting, self._busy = candidate, True
+                    waiting, self._busy = (deadline, candidate), True
         if waiting is not None:
-            # outside the lock: a job already finished calls _finished at once, in this thread
-            running = self._executor.submit(waiting.job)
-            running.add_done_callback(lambda done, w=waiting: self._finished(w, done))
+            self._executor.submit(self._work, *waiting)
 
-    def _finished(self, waiting: Waiting, done: Future) -> None:
-        """On the worker thread: hand the outcome to the caller's loop, start the next job."""
+    def _work(self, deadline: float, waiting: Waiting) -> None:
+        """On the worker thread: run one job, then start the next."""
+        try:
+            self._run(deadline, waiting)
+        finally:
+            with self._lock:
+                self._busy = False
+            self._start_next()
+
+    def _run(self, deadline: float, waiting: Waiting) -> None:
+        """Run `waiting`'s job here and hand its outcome to its caller's loop."""
+        stack = self._deadlines()
+        stack.append(deadline)
+        done: Future = Future()
+        try:
+            done.set_result(waiting.job())
+        except BaseException as error:  # noqa: BLE001 (delivered to the caller)
+            done.set_exception(error)
+        finally:
+            stack.pop()
         # a closed loop (RuntimeError): nobody waits for this result
         with contextlib.suppress(RuntimeError):
             waiting.loop.call_soon_threadsafe(waiting.deliver, done)
-        with self._lock:
-            self._busy = False
-        self._start_next()
+
+    def _deadlines(self) -> list[float]:
+        stack = getattr(self._running, "deadlines", None)
+        if stack is None:
+            stack = self._running.deadlines = []
+        return stack
+
+    def preempt(self) -> int:
+        """Between two steps of a job: run the waiting jobs due before it, here and now, and
+        return how many ran. A no-op outside this queue's worker thread."""
+        stack = getattr(self._running, "deadlines", None)
+        if not stack:
+            return 0
+        ran = 0
+        while True:
+            with self._lock:
+                if not self._waiting or self._waiting[0][0] >= stack[-1]:
+                    return ran
+                deadline, _, waiting = heapq.heappop(self._waiting)
+            if not waiting.future.done():
+                self._run(deadline, waiting)
+                ran += 1
 
 
 class Waiting:
@@ -150,3 +195,25 @@ def install() -> None:
 
     MessageProcessor.parse_message = parse_message  # type: ignore[method-assign]
     MessageProcessor._iop_parse_queue = True  # type: ignore[attr-defined]
+    _install_preemption()
+
+
+def _install_preemption() -> None:
+    """`preempt()` before each step of Rasa's graph and each batch of the sentence encoder."""
+    from rasa.engine.graph import GraphNode
+
+    from bot.nlu.encoders import TransformerEncoder
+
+    node_call = GraphNode.__call__
+    forward = TransformerEncoder._forward
+
+    def call_node(self: GraphNode, *inputs: Any) -> Any:
+        queue().preempt()
+        return node_call(self, *inputs)
+
+    def forward_batch(self: TransformerEncoder, batch: list[list[int]]) -> Any:
+        queue().preempt()
+        return forward(self, batch)
+
+    GraphNode.__call__ = call_node  # type: ignore[method-assign]
+    TransformerEncoder._forward = forward_batch  # type: ignore[method-assign]

@@ -124,3 +124,89 @@ def test_callers_on_different_event_loops_each_get_their_own_results():
     for thread in threads:
         thread.join(60)
     assert results == {name: [f"{name}-{n}" for n in range(20)] for name in ("one", "two", "three")}
+
+
+def test_a_long_job_steps_aside_for_a_short_one_between_its_steps():
+    """A short message waits for one step of a long parse, not the whole of it."""
+    queue = ParseQueue()
+    events: list[str] = []
+    short_queued = threading.Event()
+    preempted: list[int] = []
+
+    def long_job() -> str:
+        events.append("long step 1")
+        short_queued.wait(10)
+        preempted.append(queue.preempt())  # between two steps
+        events.append("long step 2")
+        return "long"
+
+    async def scenario() -> list[str]:
+        long = asyncio.ensure_future(queue.run(LONG, long_job))
+        await asyncio.sleep(0.05)
+        short = asyncio.ensure_future(queue.run("I want to die", lambda: events.append("short")))
+        await asyncio.sleep(0.05)
+        short_queued.set()
+        return await asyncio.gather(long, short)
+
+    results = run(scenario())
+    assert results[0] == "long"
+    assert events == ["long step 1", "short", "long step 2"]
+    assert preempted == [1]
+
+
+def test_only_jobs_due_earlier_step_in_and_none_outside_the_worker():
+    queue = ParseQueue()
+    events: list[str] = []
+    queued = threading.Event()
+
+    def short_job() -> str:
+        queued.wait(10)
+        events.append(f"preempted {queue.preempt()}")  # the long one is due later: not run
+        return "short"
+
+    async def scenario() -> list[str]:
+        first = asyncio.ensure_future(queue.run("hi", short_job))
+        await asyncio.sleep(0.05)
+        later = asyncio.ensure_future(queue.run(LONG, lambda: events.append("long")))
+        await asyncio.sleep(0.05)
+        queued.set()
+        return await asyncio.gather(first, later)
+
+    run(scenario())
+    assert events == ["preempted 0", "long"]
+    assert queue.preempt() == 0  # on the test's thread: nothing to step aside for
+
+
+def test_an_error_in_a_job_that_stepped_in_goes_to_its_caller_only():
+    queue = ParseQueue()
+    queued = threading.Event()
+
+    def long_job() -> str:
+        queued.wait(10)
+        queue.preempt()
+        return "long done"
+
+    def broken() -> None:
+        raise RuntimeError("broken component")
+
+    async def scenario() -> tuple[str, BaseException]:
+        long = asyncio.ensure_future(queue.run(LONG, long_job))
+        await asyncio.sleep(0.05)
+        short = asyncio.ensure_future(queue.run("x", broken))
+        await asyncio.sleep(0.05)
+        queued.set()
+        done = await asyncio.gather(long, short, return_exceptions=True)
+        return done[0], done[1]
+
+    long_result, short_error = run(scenario())
+    assert long_result == "long done"
+    assert isinstance(short_error, RuntimeError)
+
+
+def test_graph_steps_and_encoder_batches_step_aside():
+    from rasa.engine.graph import GraphNode
+
+    from bot.nlu.encoders import TransformerEncoder
+
+    assert GraphNode.__call__.__name__ == "call_node"
+    assert TransformerEncoder._forward.__name__ == "forward_batch"

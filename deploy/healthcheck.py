@@ -8,7 +8,7 @@ container's main command, /proc/1/cmdline) and as the worker's liveness probe in
     python -m bot.action_server        GET http://127.0.0.1:P/health   200
     python -m bot.staff / bot.web      GET http://127.0.0.1:P/healthz  200
     python -m bot worker               its heartbeat in the database is at most --max-age old
-    anything else (a job, socat)       healthy: nothing to check
+    anything else (a job)              healthy: nothing to check
 
 The paths and default ports are bot/stack.py's ready URLs and the servers' own defaults
 (tests/deploy/test_manifests.py keeps them equal). Exit status 0: healthy, 1: not.

@@ -1,6 +1,7 @@
 """The staff web app: flag queue, transcripts, participants, leads, alerts, audit log, JSON API.
 
-Run: `python -m bot.staff --port 8000` (waitress on 127.0.0.1). Build: `create_app(overrides)`.
+Run: `python -m bot.staff --port 8000` (waitress on 127.0.0.1; `--host` for another address).
+Build: `create_app(overrides)`.
 
 Routes and roles (admins may do everything clinicians may):
   anyone        GET /login, POST /login, GET /healthz, /static/...

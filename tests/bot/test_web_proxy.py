@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestServer
 from yarl import URL
 
 from bot.stack import Service
+from bot.web import __main__ as web_main
 from bot.web import content_security_policy, create_app, widget_installed
 from bot.web.proxy import (
     MAX_SOCKET_BODY,
@@ -29,7 +30,7 @@ from bot.web.proxy import (
     socket_request_allowed,
     website_host_names,
 )
-from tests.conftest import free_port
+from tests.conftest import free_port, listening_sockets
 
 LOCAL_SITE = "http://127.0.0.1:8080"
 LOOPBACK = website_host_names(LOCAL_SITE)
@@ -352,8 +353,9 @@ def test_pages_keep_their_host_query_and_headers() -> None:
     assert seen["headers"]["X-Forwarded-For"] == "127.0.0.1"
 
 
+@pytest.mark.parametrize("argv", [[], ["--host", "127.0.0.1"]], ids=["default", "explicit"])
 def test_python_m_bot_web_serves_pages_and_socket_without_logging_request_lines(
-    tmp_path: Path,
+    argv: list[str], tmp_path: Path
 ) -> None:
     if not widget_installed():
         pytest.skip("the widget is not installed: run scripts/ensure-web.sh")
@@ -362,7 +364,7 @@ def test_python_m_bot_web_serves_pages_and_socket_without_logging_request_lines(
     service = Service(
         name="website",
         command=[
-            sys.executable, "-m", "bot.web", "--port", str(port),
+            sys.executable, "-m", "bot.web", *argv, "--port", str(port),
             "--rasa-url", f"http://127.0.0.1:{rasa_port}",
         ],
         ready_url=f"http://127.0.0.1:{port}/healthz",
@@ -371,6 +373,11 @@ def test_python_m_bot_web_serves_pages_and_socket_without_logging_request_lines(
     service.start(env={**os.environ, "IOP_WEBSITE_URL": "http://127.0.0.1:8080"})
     try:
         service.wait_ready(time.monotonic() + 60)
+        assert service.process is not None
+        sockets = listening_sockets(service.process.pid)
+        if sockets is not None:  # /proc (Linux): the front server and waitress, loopback only
+            assert {address for address, _ in sockets} == {"127.0.0.1"}
+            assert port in {number for _, number in sockets} and len(sockets) == 2
         url = f"http://localhost:{port}"
         page = requests.get(url, timeout=10)
         assert page.status_code == 200
@@ -389,6 +396,53 @@ def test_python_m_bot_web_serves_pages_and_socket_without_logging_request_lines(
     output = log.read_text(errors="replace")
     assert f"website on http://127.0.0.1:{port}" in output
     assert "secret-token-value" not in output and "abc_DEF" not in output
+
+
+def test_the_front_servers_host_is_loopback_unless_given() -> None:
+    default = web_main.parse_args([])
+    assert (default.host, default.port) == ("127.0.0.1", 8080)
+    given = web_main.parse_args(["--host", "0.0.0.0", "--port", "8081"])  # noqa: S104
+    assert (given.host, given.port) == ("0.0.0.0", 8081)  # noqa: S104
+
+
+@pytest.mark.parametrize(
+    ("argv", "host", "shown"),
+    [
+        ([], "127.0.0.1", "http://127.0.0.1:8123"),
+        (["--host", "0.0.0.0"], "0.0.0.0", "http://0.0.0.0:8123"),  # noqa: S104
+        (["--host", "::"], "::", "http://[::]:8123"),
+    ],
+)
+def test_only_the_front_server_takes_the_host(
+    argv: list[str],
+    host: str,
+    shown: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--host goes to the front server (aiohttp's run_app, a stand-in here: nothing listens
+    beyond loopback); the website app behind it stays on a loopback port whatever --host says."""
+    made = []
+    front: dict = {}
+
+    def create_server(app, **options):
+        made.append(real_create_server(app, **options))
+        return made[-1]
+
+    def run_app(app, **options) -> None:
+        front.update(options)
+        (pages,) = made
+        health = requests.get(f"http://127.0.0.1:{pages.effective_port}/healthz", timeout=10)
+        front["pages answer"] = health.status_code
+
+    real_create_server = web_main.create_server
+    monkeypatch.setattr(web_main, "create_server", create_server)
+    monkeypatch.setattr(web_main.web, "run_app", run_app)
+    monkeypatch.setattr(web_main, "widget_installed", lambda: True)
+    assert web_main.main([*argv, "--port", "8123"]) == 0
+    assert front["host"] == host and front["port"] == 8123
+    assert made[0].effective_host == "127.0.0.1" and front["pages answer"] == 200
+    assert f"website on {shown} " in capsys.readouterr().out
 
 
 # ---- the pages' Content-Security-Policy -------------------------------------------------------

@@ -61,6 +61,11 @@ RASA_MEASURED_RSS = 2.29e9
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 CLUSTER_SCOPED = {"Namespace"}
+# Servers whose `python -m` module parses its own command line (parse_args in its __main__), and
+# the options a manifest may add to bot/stack.py's command for them: --host, for the pod's
+# address (bot/stack.py keeps every server on 127.0.0.1).
+OWN_PARSERS = {"bot.staff", "bot.web"}
+DEPLOY_ONLY_OPTIONS = {"bot.staff": {"--host"}, "bot.web": {"--host"}}
 
 
 # ---------------------------------------------------------------- reading the manifests
@@ -200,7 +205,7 @@ def env_value(container: dict[str, Any], name: str) -> str | None:
 
 def role(command: list[str]) -> str:
     """What a command runs: "rasa run", a module ("bot.staff"), "bot <subcommand>", or the
-    program's name (socat)."""
+    program's name."""
     program = Path(command[0]).name
     if program == "rasa":
         return f"rasa {command[1]}"
@@ -224,19 +229,6 @@ def option(command: list[str], name: str) -> str | None:
 def options(command: list[str]) -> set[str]:
     """The long options a command uses."""
     return {part.split("=", 1)[0] for part in command if part.startswith("--")}
-
-
-def forwarders(pod: dict[str, Any]) -> dict[int, tuple[str, int]]:
-    """The socat containers of a pod: listening port -> (host, port) they forward to."""
-    found = {}
-    for container in pod["containers"]:
-        command = container.get("command") or []
-        if command and Path(command[0]).name == "socat":
-            listen = re.fullmatch(r"TCP[46]?-LISTEN:(\d+)(,.*)?", command[1])
-            target = re.fullmatch(r"TCP[46]?:([^:]+):(\d+)(,.*)?", command[2])
-            assert listen and target, f"unexpected socat arguments: {command}"
-            found[int(listen.group(1))] = (target.group(1), int(target.group(2)))
-    return found
 
 
 def resolve_port(pod: dict[str, Any], port: int | str) -> int:
@@ -263,13 +255,21 @@ def listen_address(container: dict[str, Any]) -> tuple[str, int]:
     if which == "bot.action_server":
         # bot/action_server.py binds SANIC_HOST, 127.0.0.1 unless set
         return env_value(container, "SANIC_HOST") or "127.0.0.1", port
-    if which in ("bot.staff", "bot.web"):
-        # both bind 127.0.0.1 unless their command line offers another address
-        source = module_source(which)
-        if "--host" in source:
-            return option(command, "--host") or "127.0.0.1", port
-        return "127.0.0.1", port
+    if which in OWN_PARSERS:
+        # --host (127.0.0.1 unless given) and --port as the module's own parser reads them
+        arguments = module_arguments(command)
+        return arguments.host, arguments.port
     raise AssertionError(f"not a server: {command}")
+
+
+def module_arguments(command: list[str]) -> Any:
+    """A `python -m bot.staff|bot.web ...` command's arguments, read by the module's own parser
+    (argparse exits on an unknown option: a failure here)."""
+    module = importlib.import_module(f"{role(command)}.__main__")
+    try:
+        return module.parse_args(command[command.index("-m") + 2 :])
+    except SystemExit:
+        raise AssertionError(f"{role(command)} does not take {command}") from None
 
 
 @cache
@@ -282,16 +282,12 @@ def module_source(module: str) -> str:
     return Path(spec.origin).read_text(encoding="utf-8")
 
 
-def reaches(pod: dict[str, Any], container: dict[str, Any], port: int) -> bool:
-    """Whether a connection to the pod's `port` reaches `container`'s server: it listens there
-    on the pod's address, or a socat of the pod forwards that port to it."""
+def reaches(container: dict[str, Any], port: int) -> bool:
+    """Whether a connection to the pod's `port` reaches `container`'s server: it listens on
+    that port on the pod's address, not on loopback only (the Service, the Ingress controller
+    and the kubelet's probes come from outside the pod)."""
     host, served = listen_address(container)
-    if port == served and host not in LOOPBACK:
-        return True
-    target = forwarders(pod).get(port)
-    if target is None or target[1] != served:
-        return False
-    return target[0] in LOOPBACK or host not in LOOPBACK
+    return port == served and host not in LOOPBACK
 
 
 # ---------------------------------------------------------------- what bot/stack.py runs
@@ -409,8 +405,6 @@ def test_every_container_can_write_where_the_application_writes() -> None:
     (generated keys, the durable queue) must be volumes."""
     var_dir = config_data()["IOP_VAR_DIR"]
     for workload, pod, container in all_containers():
-        if role(container["command"]) == "socat":
-            continue
         mounts = {m["mountPath"] for m in container.get("volumeMounts") or []}
         where = f"{workload['metadata']['name']}/{container['name']}"
         assert {"/tmp", var_dir} <= mounts, f"{where} mounts {sorted(mounts)}"  # noqa: S108
@@ -431,13 +425,17 @@ def test_commands_are_the_ones_bot_stack_runs(stack_services: dict[str, Any]) ->
         deployed.setdefault(role(command), []).append(command)
     for which, service in stack_services.items():
         assert which in deployed, f"bot/stack.py runs {which}, no manifest does"
+        extra = DEPLOY_ONLY_OPTIONS.get(which, set())
         for command in deployed[which]:
-            assert options(command) == options(service.command), (
+            assert options(command) - extra == options(service.command) - extra, (
                 f"{which}: options {sorted(options(command))}, "
-                f"bot/stack.py uses {sorted(options(service.command))}"
+                f"bot/stack.py uses {sorted(options(service.command))} (and may add "
+                f"{sorted(extra)})"
             )
+            if which in OWN_PARSERS:  # real options of the module, with values it accepts
+                module_arguments(command)
     for which, commands in deployed.items():
-        if which in stack_services or which == "socat":
+        if which in stack_services:
             continue
         assert which.startswith("bot "), f"a command bot/stack.py never runs: {commands[0]}"
         for command in commands:  # a real subcommand of `python -m bot`, with real options
@@ -482,7 +480,7 @@ def test_probes_ask_the_ready_urls_of_bot_stack(stack_services: dict[str, Any]) 
                 assert probe and "httpGet" in probe, f"{where}: no HTTP {kind}"
                 assert probe["httpGet"]["path"] == ready_path, f"{where}: {kind} path"
                 port = resolve_port(pod, probe["httpGet"]["port"])
-                assert reaches(pod, container, port), (
+                assert reaches(container, port), (
                     f"{where}: the {kind} asks port {port}, which does not reach the server "
                     f"listening on {listen_address(container)}"
                 )
@@ -505,12 +503,8 @@ def test_services_and_ingresses_reach_the_servers() -> None:
         pod = pod_template(targets[0])["spec"]
         for port in service["spec"]["ports"]:
             number = resolve_port(pod, port["targetPort"])
-            served = [
-                c
-                for c in pod["containers"]
-                if role(c["command"]) != "socat" and c.get("readinessProbe", {}).get("httpGet")
-            ]
-            assert any(reaches(pod, c, number) for c in served if c.get("command")), (
+            served = [c for c in pod["containers"] if c.get("readinessProbe", {}).get("httpGet")]
+            assert any(reaches(c, number) for c in served if c.get("command")), (
                 f"Service {name} port {port['name']} -> {number} reaches no server"
             )
     for ingress in objects("Ingress"):
@@ -630,7 +624,7 @@ def test_rasa_reads_the_endpoints_file_as_bot_stack_writes_it(tmp_path: Path) ->
     pod = pod_template(workload)["spec"]
     actions = container_named(workload, "actions")
     assert role(actions["command"]) == "bot.action_server"
-    assert reaches(pod, actions, resolve_port(pod, port["targetPort"]))
+    assert reaches(actions, resolve_port(pod, port["targetPort"]))
     assert env_of(actions)[ACTION_TOKEN_ENV]["secret"] == env_of(rasa)[ACTION_TOKEN_ENV]["secret"]
 
 
@@ -659,6 +653,43 @@ def test_only_rasa_may_call_the_action_server() -> None:
                 assert labels_match(selector, rasa_labels), policy["metadata"]["name"]
                 assert selected_workloads(selector) == [component("rasa")]
             assert [p["port"] for p in rule.get("ports") or []] == [port]
+
+
+def test_the_staff_app_and_the_website_admit_only_the_ingress_controller() -> None:
+    """Both listen on the pod's address and take the client's address from X-Forwarded-For
+    as the proxies in front wrote it (IOP_STAFF_TRUSTED_PROXIES, and IOP_CHAT_TRUSTED_PROXIES
+    through the website): only the Ingress controller may connect, or a client could name any
+    address to the sign-in lockout and the chat's rate limits (README, "Behind the Ingress")."""
+    for name, which in (("staff", "bot.staff"), ("rasa", "bot.web")):
+        workload = component(name)
+        pod = pod_template(workload)["spec"]
+        labels = pod_template(workload)["metadata"]["labels"]
+        (server,) = [c for c in pod["containers"] if role(c["command"]) == which]
+        host, port = listen_address(server)
+        assert host not in LOOPBACK, f"{which} must listen on the pod's address"
+        policies = [
+            p
+            for p in objects("NetworkPolicy")
+            if "Ingress" in p["spec"].get("policyTypes", [])
+            and (
+                not p["spec"]["podSelector"]
+                or labels_match(p["spec"]["podSelector"].get("matchLabels") or {}, labels)
+            )
+        ]
+        assert any(not p["spec"]["podSelector"] and not p["spec"].get("ingress") for p in policies)
+        admitted = []
+        for policy in policies:
+            for rule in policy["spec"].get("ingress") or []:
+                ports = [resolve_port(pod, p["port"]) for p in rule.get("ports") or []]
+                if ports and port not in ports:
+                    continue
+                peers = rule.get("from") or []
+                assert peers, f"{policy['metadata']['name']} admits every source to {which}"
+                for peer in peers:  # a namespace (the controller's), never pods or addresses
+                    assert set(peer) == {"namespaceSelector"}, f"{policy['metadata']['name']}"
+                    assert peer["namespaceSelector"].get("matchLabels"), "every namespace"
+                admitted += peers
+        assert admitted, f"no policy admits the Ingress controller to {which} on port {port}"
 
 
 def test_environment_variables_are_ones_the_application_reads() -> None:
@@ -707,8 +738,7 @@ def test_the_secrets_replicas_share_are_set_for_them() -> None:
         missing = names - set(env)
         assert not missing, f"{name} lacks {sorted(missing)}"
     for _, _, container in all_containers():
-        if role(container["command"]) != "socat":
-            assert "DATABASE_URL" in env_of(container), container["name"]
+        assert "DATABASE_URL" in env_of(container), container["name"]
 
 
 def test_settings_pass_the_applications_own_checks() -> None:
@@ -1149,7 +1179,7 @@ def test_healthcheck_asks_each_server_its_bot_stack_ready_url(
     for module, (port, _) in healthcheck.HTTP_ROLES.items():
         if module != "rasa":
             assert f"default={port}" in module_source(module), module
-    assert healthcheck.url_for(["socat", "TCP-LISTEN:8000", "TCP:127.0.0.1:8001"]) is None
+    assert healthcheck.url_for(["python", "-m", "bot", "purge", "--json"]) is None
 
 
 class _Answer(BaseHTTPRequestHandler):

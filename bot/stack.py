@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -61,6 +62,7 @@ class Service:
     failures: int = 0
     restarts: int = 0
     restart_at: float | None = None
+    terminating: bool = False
 
     def running(self) -> bool:
         """Whether the process was started and has not exited."""
@@ -69,6 +71,7 @@ class Service:
     def start(self, env: dict[str, str]) -> None:
         """Launch the process in its own process group, output to its log file."""
         self.started_at = time.monotonic()
+        self.terminating = False
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -100,18 +103,25 @@ class Service:
             time.sleep(0.5)
         raise StackError(f"{self.name} not ready after start-up timeout; see {self.log_path}")
 
+    def terminate(self) -> None:
+        """Ask the process group to stop (SIGTERM) once, without waiting."""
+        if self.process is None or self.process.poll() is not None or self.terminating:
+            return
+        self.terminating = True
+        # The process leads its own group (start_new_session): this reaches its children too.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+
     def stop(self, timeout: float = 15) -> None:
         """Terminate the process group; kill it if it does not exit in time."""
         if self.process is None:
             return
+        self.terminate()
         try:
-            # The process leads its own group (start_new_session): this reaches its children too.
-            os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=timeout)
-        except ProcessLookupError:
-            pass
         except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=timeout)
 
 
@@ -368,9 +378,12 @@ class Stack:
                 done.append(f"{service.name} restarted ({service.restarts} so far)")
         return done
 
-    def stop(self) -> None:
-        """Stop every service, last started first."""
+    def stop(self, timeout: float = 15) -> None:
+        """Stop every service: all asked to stop at once (each Rasa server takes seconds to
+        shut down), then each waited for and killed if it does not exit in time."""
         for service in reversed(self.services):
-            service.stop()
+            service.terminate()
+        for service in reversed(self.services):
+            service.stop(timeout)
         if self._config_dir is not None:
             shutil.rmtree(self._config_dir, ignore_errors=True)

@@ -8,13 +8,14 @@ export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help install browser web nginx lint validate train test test-unit run run-production \
-	bench clean clean-cache
+	bench audit clean clean-cache
 
 help:
 	@echo "make run    - install, train if stale, create/upgrade the database, start the stack"
 	@echo "make test   - install, lint, validate, train if stale, full test suite"
 	@echo "make bench  - NLU figures on the held-out sets (bench/nlu.py)"
 	@echo "make run-production - 2 Rasa + 2 action servers behind nginx, PostgreSQL, Redis locks"
+	@echo "make audit  - known advisories for the installed packages (pip-audit; needs api.osv.dev)"
 	@echo "make install, lint, validate, train, test-unit, browser, web, nginx - the steps above"
 	@echo "make clean  - remove models and test output; make clean-cache - the training caches"
 
@@ -70,6 +71,10 @@ run-production: train web nginx
 
 bench: train
 	$(PY) bench/nlu.py
+
+# Not part of `make test`: this machine's package mirror cannot serve an advisory database.
+audit: install
+	scripts/audit.sh
 
 clean:
 	rm -rf models results .rasa test-artifacts

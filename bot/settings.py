@@ -308,8 +308,3 @@ def stored_secret(var_dir: Path, filename: str, env_name: str) -> str:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(secrets.token_urlsafe(48))
     return path.read_text(encoding="utf-8").strip()
-
-
-def url_host(host: str) -> str:
-    """`host` as it stands in a URL: an IPv6 address in brackets (the servers' start-up lines)."""
-    return f"[{host}]" if ":" in host else host

@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import waitress
 
     from bot.db.migrate import upgrade
-    from bot.settings import url_host
+    from bot.stack import url_host
     from bot.staff import create_app
 
     # INFO, never DEBUG: nothing below logs request bodies, and waitress logs no access lines.

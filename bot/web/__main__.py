@@ -17,7 +17,7 @@ import threading
 from aiohttp import web
 from waitress.server import create_server
 
-from bot.settings import url_host
+from bot.stack import url_host
 from bot.web import WIDGET_BUNDLE, create_app, widget_installed
 from bot.web.proxy import MAX_PAGE_BODY, create_proxy
 

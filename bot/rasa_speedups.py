@@ -15,6 +15,16 @@ action call here, and with two or three action calls per message, a third of the
 time under load (py-spy). `install()` swaps in the same check with one validator built once:
 the same schema, the same validator class, the same error (`best_match`, as `validate` picks it)
 with the same message Rasa adds. bot/channels.py installs it in the Rasa server process.
+
+Loading the TensorFlow models (DIET, the response selector, TED) for serving:
+
+`RasaModel.load` builds each model by training it for one step on an example (`model.fit`), only
+to create its variables, then overwrites them with the saved weights: tracing the training step
+took 22 of the Rasa server's 51 s start-up (py-spy). For serving, `install()` skips that step:
+the saved weights are read first and TensorFlow restores each variable as the model creates it
+(its deferred restoration), which the prediction Rasa already runs on an example does. The
+optimizer's state in the file is left unread (nothing serves with it). Fine-tuning (and a load
+without a prediction example) goes through Rasa's own method.
 """
 
 from __future__ import annotations
@@ -28,10 +38,12 @@ from jsonschema.protocols import Validator
 from rasa.core.actions.action import RemoteAction
 from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.utils.tensorflow.models import RasaModel
 
 # Rasa's own methods, kept for the tests that compare
 RASA_VALIDATE_ACTION_RESULT = RemoteAction._validate_action_result
 RASA_LOAD_SPACY = SpacyNLP.load_model
+RASA_MODEL_LOAD = RasaModel.load
 
 
 @lru_cache(maxsize=1)
@@ -65,8 +77,36 @@ def load_spacy_without_entities(spacy_model_name: str) -> SpacyModel:
     return model
 
 
+def load_model_for_serving(
+    cls: type[RasaModel],
+    model_file_name: str,
+    model_data_example: Any,
+    predict_data_example: Any = None,
+    finetune_mode: bool = False,
+    *args: Any,
+    **kwargs: Any,
+) -> RasaModel:
+    """RasaModel.load without the training step that only creates the variables."""
+    if finetune_mode or not predict_data_example:
+        return RASA_MODEL_LOAD.__func__(  # type: ignore[attr-defined]
+            cls,
+            model_file_name,
+            model_data_example,
+            predict_data_example,
+            finetune_mode,
+            *args,
+            **kwargs,
+        )
+    model = cls(*args, **kwargs)
+    # restored as each variable is created; the optimizer's slots stay in the file
+    model.load_weights(model_file_name).expect_partial()
+    model.run_inference(predict_data_example)
+    return model
+
+
 def install() -> None:
-    """Use validate_action_result for every RemoteAction in this process, and load spaCy
-    pipelines without their entity recogniser."""
+    """Use validate_action_result for every RemoteAction in this process, load spaCy pipelines
+    without their entity recogniser and TensorFlow models without a training step."""
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
     SpacyNLP.load_model = staticmethod(load_spacy_without_entities)  # type: ignore[method-assign]
+    RasaModel.load = classmethod(load_model_for_serving)  # type: ignore[method-assign,assignment]

@@ -80,3 +80,42 @@ def test_spacy_loads_without_the_entity_recogniser_and_reads_the_same() -> None:
         assert [(t.tag_, t.lemma_, t.pos_) for t in a] == [(t.tag_, t.lemma_, t.pos_) for t in b]
         assert (a.tensor == b.tensor).all()
         assert [t.vector.tolist() for t in a] == [t.vector.tolist() for t in b]
+
+
+def test_tensorflow_models_load_the_same_weights_without_the_training_step(
+    model_path, tmp_path
+) -> None:
+    """DIET, the response selector and TED loaded for serving hold exactly the weights Rasa's own
+    load gives them (which trains one step to create the variables, then overwrites them)."""
+    import numpy as np
+    from rasa.core.policies.ted_policy import TEDPolicy
+    from rasa.engine.graph import ExecutionContext
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+    from rasa.utils.tensorflow.models import RasaModel
+
+    from bot.rasa_speedups import RASA_MODEL_LOAD, load_model_for_serving
+
+    assert RasaModel.load.__func__ is load_model_for_serving
+    storage, metadata = LocalModelStorage.from_model_archive(tmp_path, model_path)
+    schema = metadata.predict_schema
+    nodes = [n for n in schema.nodes.values() if issubclass(n.uses, (DIETClassifier, TEDPolicy))]
+    # DIET, the response selector (a DIETClassifier subclass) and TED
+    assert len(nodes) == 3
+
+    def weights(node, load) -> dict[str, np.ndarray]:
+        config = {**node.uses.get_default_config(), **node.config}
+        context = ExecutionContext(schema, metadata.model_id)
+        RasaModel.load = classmethod(load)
+        try:
+            component = node.uses.load(config, storage, node.resource, context)
+        finally:
+            RasaModel.load = classmethod(load_model_for_serving)
+        return {w.name: w.numpy() for w in component.model.weights}
+
+    for node in nodes:
+        served = weights(node, load_model_for_serving)
+        rasas = weights(node, RASA_MODEL_LOAD.__func__)
+        assert served.keys() == rasas.keys() and len(served) > 10, node.uses.__name__
+        for name, value in served.items():
+            assert np.array_equal(value, rasas[name]), (node.uses.__name__, name)

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -417,6 +418,15 @@ def test_worker_killed_mid_send_loses_nothing(
     )
     try:
         assert receiver.wait_for(lambda r: True, timeout=60), "the worker never sent"
+        # The e-mail goes out on a thread of its own: killed between the SMTP server taking it
+        # and its row saying so, it would be sent again (at least once, by design). This test
+        # kills the worker mid-webhook, so it waits for the e-mail to be recorded first.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            email = [d for d in _deliveries(database_url, flag_id) if d.channel == "email"]
+            if email and email[0].status == "sent":
+                break
+            time.sleep(0.1)
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)

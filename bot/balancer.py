@@ -134,6 +134,24 @@ http {{
 """
 
 
+def nginx_command(config: Path) -> list[str]:
+    """nginx in the foreground on `config` (written by write_nginx_config), logging to stderr."""
+    binary = nginx_binary()
+    if binary is None:
+        raise FileNotFoundError("nginx is not installed: run scripts/ensure-nginx.sh")
+    return [
+        binary,
+        "-p",
+        str(config.parent),
+        "-c",
+        str(config),
+        "-e",
+        "stderr",
+        "-g",
+        "daemon off;",
+    ]
+
+
 def write_nginx_config(directory: Path, **ports: object) -> Path:
     """The config file (owner-only, with its temp folders) in `directory`; its path."""
     directory.mkdir(parents=True, exist_ok=True)

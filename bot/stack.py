@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.balancer import nginx_binary, write_nginx_config
+from bot.balancer import nginx_binary, nginx_command, write_nginx_config
 from bot.settings import ACTION_TOKEN_ENV, ACTION_TOKEN_HEADER, REPO_ROOT
 
 # Every Rasa process runs with these: no telemetry (SPEC §6), loopback only, quiet TensorFlow.
@@ -182,19 +182,21 @@ class Stack:
         """Base URL of the action server."""
         return f"http://{LOOPBACK}:{self.action_port}"
 
+    def _backends(self, port: int) -> list[int]:
+        """The servers' own ports behind the balancer on `port` (or `port` itself, alone)."""
+        if self.replicas == 1:
+            return [port]
+        return [port + 1 + i for i in range(self.replicas)]
+
     @property
     def rasa_backend_ports(self) -> list[int]:
         """The Rasa servers' own ports (the balancer's is `rasa_port`)."""
-        if self.replicas == 1:
-            return [self.rasa_port]
-        return [self.rasa_port + 1 + i for i in range(self.replicas)]
+        return self._backends(self.rasa_port)
 
     @property
     def action_backend_ports(self) -> list[int]:
         """The action servers' own ports (the balancer's is `action_port`)."""
-        if self.replicas == 1:
-            return [self.action_port]
-        return [self.action_port + 1 + i for i in range(self.replicas)]
+        return self._backends(self.action_port)
 
     @property
     def rasa_backend_urls(self) -> list[str]:
@@ -296,17 +298,7 @@ class Stack:
             self.services.append(
                 Service(
                     name="balancer",
-                    command=[
-                        str(nginx_binary()),
-                        "-p",
-                        str(balancer),
-                        "-c",
-                        str(conf),
-                        "-e",
-                        "stderr",
-                        "-g",
-                        "daemon off;",
-                    ],
+                    command=nginx_command(conf),
                     # ready once it passes a request to a Rasa server that answers
                     ready_url=f"{self.rasa_url}/",
                     log_path=self.log_dir / "nginx.log",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.balancer import nginx_binary, nginx_config, write_nginx_config
+from bot.balancer import nginx_binary, nginx_command, nginx_config, write_nginx_config
 
 HOST = "127.0.0.1"
 
@@ -99,8 +99,7 @@ def balanced(tmp_path: Path) -> Iterator[tuple[int, int, list[Backend], list[Bac
     )
     log = (tmp_path / "nginx.log").open("wb")
     nginx = subprocess.Popen(
-        [nginx_binary(), "-p", str(conf.parent), "-c", str(conf), "-e", "stderr"]
-        + ["-g", "daemon off;"],
+        nginx_command(conf),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

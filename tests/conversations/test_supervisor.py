@@ -13,16 +13,11 @@ import time
 
 import requests
 
-from bot.stack import Stack
 from tests.conftest import Chat
 
 
-def service(stack: Stack, name: str):
-    return next(s for s in stack.services if s.name == name)
-
-
 def test_with_the_action_server_down_a_visitor_is_answered_and_it_comes_back(stack) -> None:
-    actions, rasa = service(stack, "action server"), service(stack, "rasa server")
+    actions, rasa = stack.service("action server"), stack.service("rasa server")
     others = {s.name: s.process.pid for s in stack.services if s is not actions}
     os.killpg(actions.process.pid, signal.SIGKILL)
     actions.process.wait(timeout=10)

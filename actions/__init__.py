@@ -1,1 +1,1 @@
-"""Custom actions for the action server (`python -m bot.action_server`), one module each."""
+"""Custom actions for the action server (`python -m bot.apps.action_server`), one module each."""

@@ -10,20 +10,20 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import safety_check
-from bot.answers import is_only_unsure
-from bot.replies import something_went_wrong
+from bot.domain import safety_check
+from bot.domain.calm_replies import something_went_wrong
+from bot.domain.form_answers import is_only_unsure
 
 logger = logging.getLogger(__name__)
 
 
 def answers_safety_check(tracker: Tracker) -> bool:
-    """The latest message is a yes or no to the safety question (bot/policies.py), not a button
+    """The latest message is a yes or no to the safety question (bot/rasa/policies.py), not a button
     of the question before it; the rules take it, and a form does not read it as its answer."""
     message = tracker.latest_message or {}
     intent = (message.get("intent") or {}).get("name")
     if intent not in ("affirm", "deny") and not is_only_unsure(message.get("text")):
-        return False  # "maybe", "I don't know" count as yes (bot/policies.py)
+        return False  # "maybe", "I don't know" count as yes (bot/rasa/policies.py)
     events = safety_check.recent(tracker.events)
     return safety_check.asked_just_before(events) and not safety_check.picks_earlier_button(events)
 

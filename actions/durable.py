@@ -1,13 +1,13 @@
 """Finished forms the database could not take right now: kept in the durable queue
-(bot/spool.py) of this action server, and stored from there once the database answers."""
+(bot/db/spool.py) of this action server, and stored from there once the database answers."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from bot.db.spool import Spool
 from bot.settings import get_settings
-from bot.spool import Spool
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +32,8 @@ def queue_record(kind: str, record: dict[str, Any]) -> None:
 
 def drain() -> tuple[int, int]:
     """Store what waits in the queue, oldest first: (stored now, still waiting)."""
-    from actions.assessment import store_queued_assessment
-    from actions.checkin import store_queued_checkin
+    from actions.assessment_form import store_queued_assessment
+    from actions.checkin_form import store_queued_checkin
 
     handlers = {"checkin": store_queued_checkin, "assessment": store_queued_assessment}
     stored, waiting = spool().drain(handlers)

@@ -1,8 +1,8 @@
 """The shared reader behind both forms: one question at a time, answers in free text or buttons.
 
 Rasa's idiom is `extract_<slot>` / `validate_<slot>` per slot; our forms have up to 27 slots
-whose answers all follow the same rules, so one table of `Question`s (bot/preassessment.py,
-bot/checkins.py) says how each answer is read, and this class applies it to the question
+whose answers all follow the same rules, so one table of `Question`s (bot/domain/preassessment.py,
+bot/domain/checkin_rules.py) says how each answer is read, and this class applies it to the question
 just asked:
 - a readable answer fills the slot;
 - "why do you need this?" gets the question's one-line reason, then the same question;
@@ -28,8 +28,8 @@ from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.base import answers_safety_check
-from bot.answers import Invalid, Question, normalise
-from bot.replies import something_went_wrong
+from bot.domain.calm_replies import something_went_wrong
+from bot.domain.form_answers import Invalid, Question, normalise
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,8 @@ RESTART_CONFIDENCE = 0.8
 # shares a word ("old enough") comes lower and is read as an answer. "Stop" is confirmed anyway.
 STOP_CONFIDENCE = 0.75
 PLAIN_ANSWER_WORDS = 3
-# Set by bot/nlu/crisis_matcher.py when a crisis rule (not a classifier) recognised the message.
+# Set by bot/rasa/nlu/crisis_matcher.py when a crisis rule (not a classifier) recognised the
+# message.
 CRISIS_MATCH_KEY = "crisis_match"
 STOP_INTENTS = frozenset({"stop", "request_data_deletion"})
 STOP_WORDS = frozenset({"stop", "quit", "cancel", "exit", "end", "stop it", "i want to stop"})

@@ -1,5 +1,6 @@
 """Time of the Rasa server's check of one action server answer: Rasa's own method against
-bot/rasa_speedups.py's (the figure docs/evaluation.md and rasa_speedups quote). Prints figures only.
+bot/rasa/patches/speedups.py's (the figure docs/evaluation.md and rasa_speedups quote). Prints
+figures only.
 
     .venv/bin/python bench/action_validation.py [--calls 200]
 """
@@ -32,7 +33,7 @@ def main() -> int:
     args = parser.parse_args()
     from rasa.core.actions.action import RemoteAction
 
-    from bot.rasa_speedups import RASA_VALIDATE_ACTION_RESULT, validate_action_result
+    from bot.rasa.patches.speedups import RASA_VALIDATE_ACTION_RESULT, validate_action_result
 
     action = RemoteAction("validate_checkin_form", None)
     for name, check in (("rasa", RASA_VALIDATE_ACTION_RESULT), ("ours", validate_action_result)):

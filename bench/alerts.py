@@ -25,8 +25,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bot.db import get_sessionmaker  # noqa: E402
+from bot.db.flags import open_flag  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
-from bot.db.repositories import open_flag  # noqa: E402
 from bot.settings import get_settings  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.receivers import SmtpServer, WebhookReceiver  # noqa: E402

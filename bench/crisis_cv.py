@@ -1,6 +1,7 @@
 """Leave-one-set-out estimate of the crisis layers on the labelled sets they now train on.
 
-The crisis classifier (bot/nlu/crisis_classifier.py) trains on the NLU data, its corpora and the
+The crisis classifier (bot/rasa/nlu/crisis_classifier.py) trains on the NLU data, its corpora and
+the
 safety sets that were once measured blind (config.yml lists them). Their figures in
 bench/safety.py are therefore training figures. This script retrains the classifier once per
 set without that set and scores the set with it, together with the spaCy rule layer, as the
@@ -29,9 +30,9 @@ sys.path.insert(0, str(REPO))
 
 def component_config(name: str) -> dict:
     """A component's entry in config.yml, with the component's defaults."""
-    from bot.nlu import pipeline_entry
-    from bot.nlu.crisis_classifier import CrisisClassifier
-    from bot.nlu.crisis_matcher import CrisisMatcher
+    from bot.rasa.nlu import pipeline_entry
+    from bot.rasa.nlu.crisis_classifier import CrisisClassifier
+    from bot.rasa.nlu.crisis_matcher import CrisisMatcher
 
     component = {"CrisisClassifier": CrisisClassifier, "CrisisMatcher": CrisisMatcher}[name]
     return {**component.get_default_config(), **pipeline_entry(name)}
@@ -85,17 +86,17 @@ def main() -> int:
     os.chdir(REPO)
     from rasa.shared.nlu.training_data.loading import load_data
 
-    import bot.nlu.crisis_classifier as classifier
-    from bot.nlu import load_spacy
-    from bot.nlu.crisis_classifier import (
+    import bot.rasa.nlu.crisis_classifier as classifier
+    from bot.rasa.nlu import load_spacy
+    from bot.rasa.nlu.crisis_classifier import (
         corpus_paths,
         fit_options,
         load_labelled,
         model_for,
         training_texts,
     )
-    from bot.nlu.crisis_matcher import load_rules
-    from bot.nlu.encoders import load_encoder
+    from bot.rasa.nlu.crisis_matcher import load_rules
+    from bot.rasa.nlu.encoders import load_encoder
 
     memos: dict[str, MemoEncoder] = {}
 

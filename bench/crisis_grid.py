@@ -1,7 +1,7 @@
 """Leave-one-set-out grid over the crisis classifier's kernel: embedding weight, gamma and C.
 
 The classifier's RBF kernel is exp(-g * (w * |embedding distance|^2 + |n-gram distances|^2))
-(bot/nlu/crisis_classifier.py, CrisisModel.fit). This script scores every combination of
+(bot/rasa/nlu/crisis_classifier.py, CrisisModel.fit). This script scores every combination of
 `--weights` (w), `--gammas` (g, times scikit-learn's "scale") and `--cs` (C) as
 bench/crisis_cv.py scores one: each labelled set by a model trained without it, with the rules,
 as the pipeline decides. Each fold's squared distances are computed once and every combination
@@ -75,8 +75,8 @@ def main() -> int:
     from scipy.special import expit
     from sklearn.svm import SVC
 
-    from bot.nlu import load_spacy
-    from bot.nlu.crisis_classifier import (
+    from bot.rasa.nlu import load_spacy
+    from bot.rasa.nlu.crisis_classifier import (
         CrisisModel,
         clauses,
         corpus_paths,
@@ -86,8 +86,8 @@ def main() -> int:
         normalise,
         training_texts,
     )
-    from bot.nlu.crisis_matcher import load_rules
-    from bot.nlu.encoders import load_encoder
+    from bot.rasa.nlu.crisis_matcher import load_rules
+    from bot.rasa.nlu.encoders import load_encoder
 
     config = component_config("CrisisClassifier")
     encoders = [MemoEncoder(load_encoder(name)) for name in config["encoders"]]

@@ -25,11 +25,11 @@ sys.path.insert(0, str(REPO))
 
 import requests  # noqa: E402
 
-from bot.accounts import create_api_token  # noqa: E402
 from bot.db import get_sessionmaker  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
-from bot.participants import enroll  # noqa: E402
-from bot.stack import Stack  # noqa: E402
+from bot.db.participants import enroll  # noqa: E402
+from bot.db.staff_accounts import create_api_token  # noqa: E402
+from bot.ops.stack import Stack  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.conversations.test_assessment import BUTTON_PATHS  # noqa: E402
 

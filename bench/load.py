@@ -72,14 +72,14 @@ from sqlalchemy import func, select  # noqa: E402
 
 from actions.durable import SAVED_LATER  # noqa: E402
 from bench.latency import percentile  # noqa: E402
-from bot.accounts import create_api_token  # noqa: E402
 from bot.db import get_sessionmaker  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
 from bot.db.models import Assessment, CheckIn, Flag  # noqa: E402
-from bot.participants import enroll  # noqa: E402
-from bot.replies import something_went_wrong  # noqa: E402
-from bot.spool import Spool  # noqa: E402
-from bot.stack import LOOPBACK, SERVICE_ENV, Service, Stack, StackError  # noqa: E402
+from bot.db.participants import enroll  # noqa: E402
+from bot.db.spool import Spool  # noqa: E402
+from bot.db.staff_accounts import create_api_token  # noqa: E402
+from bot.domain.calm_replies import something_went_wrong  # noqa: E402
+from bot.ops.stack import LOOPBACK, SERVICE_ENV, Service, Stack, StackError  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.conversations.test_assessment import BUTTON_PATHS, REFERENCE  # noqa: E402
 from tests.conversations.test_checkin import FREE_TEXT_CHECKIN  # noqa: E402
@@ -88,15 +88,15 @@ KINDS = ("faq", "assessment", "checkin")
 MIX = (0.6, 0.2, 0.2)
 # Held-out phrasings of the FAQ topics (sets a, b and c: never trained on).
 FAQ_SETS = (
-    REPO / "tests" / "nlu" / "heldout.yml",
-    REPO / "bench" / "heldout_b" / "nlu.yml",
-    REPO / "bench" / "heldout_c" / "nlu.yml",
+    REPO / "heldout" / "nlu_a" / "nlu.yml",
+    REPO / "heldout" / "nlu_b" / "nlu.yml",
+    REPO / "heldout" / "nlu_c" / "nlu.yml",
 )
 GREETINGS = ("hi", "hello", "hey there", "good evening")
 # Pre-assessment paths that end in a stored assessment, weighted towards the common results.
 ASSESSMENT_LEVELS = {"iop": 4, "outpatient": 3, "higher_level_of_care": 2, "adolescent_services": 1}
 CHECKIN_TRIGGERS = ("Nothing", "Nothing", "stress", "anxiety", "fought with my sister at the bar")
-CHECKIN_DONE = "Thanks for checking in"  # actions/checkin.py checkin_reply
+CHECKIN_DONE = "Thanks for checking in"  # actions/checkin_form.py checkin_reply
 # The bare `rasa init` bot's conversations (its moodbot stories and rules).
 BARE_SCRIPTS = (
     ["hello", "I am sad", "yes", "bye"],

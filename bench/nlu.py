@@ -1,13 +1,13 @@
 """NLU figures on the held-out sets: accuracy, macro-F1, out-of-scope rejection, latency, size.
 
 Trains an NLU-only model from data/ with config.yml (or --config), times it, then parses every
-utterance of a held-out set the model never trains on (set a: tests/nlu/heldout*.yml, set b:
-bench/heldout_b/, set c: bench/heldout_c/, set d: bench/heldout_d/, off-topic messages only).
+utterance of a held-out set the model never trains on (set a: heldout/nlu_a/heldout*.yml, set b:
+heldout/nlu_b/, set c: heldout/nlu_c/, set d: heldout/nlu_d/, off-topic messages only).
 FAQ answers count as right only when the ResponseSelector picks the right topic (`faq/<topic>`).
 Prints figures; asserts nothing.
 
 `--set real --model m.tar.gz` parses real people's off-topic questions instead
-(bench/heldout_real/out_of_scope.csv; `--part calibration` for data/real/'s calibration part) and
+(heldout/real/out_of_scope.csv; `--part calibration` for data/real/'s calibration part) and
 prints per source the share rejected and the share given an FAQ answer.
 
     .venv/bin/python bench/nlu.py [--set a|b|c|d|real] [--config config.yml] [--model m.tar.gz]
@@ -37,10 +37,10 @@ sys.path.insert(0, str(REPO))  # config.yml names our own NLU components by modu
 # added; b was written later and is partly tuned on; c was written blind and evaluated once;
 # d (off-topic messages only, no in-scope part) was written blind on 2026-12-05.
 HELDOUT_SETS: dict[str, tuple[Path | None, Path]] = {
-    "a": (REPO / "tests/nlu/heldout.yml", REPO / "tests/nlu/heldout_out_of_scope.yml"),
-    "b": (REPO / "bench/heldout_b/nlu.yml", REPO / "bench/heldout_b/out_of_scope.yml"),
-    "c": (REPO / "bench/heldout_c/nlu.yml", REPO / "bench/heldout_c/out_of_scope.yml"),
-    "d": (None, REPO / "bench/heldout_d/out_of_scope.yml"),
+    "a": (REPO / "heldout/nlu_a/nlu.yml", REPO / "heldout/nlu_a/out_of_scope.yml"),
+    "b": (REPO / "heldout/nlu_b/nlu.yml", REPO / "heldout/nlu_b/out_of_scope.yml"),
+    "c": (REPO / "heldout/nlu_c/nlu.yml", REPO / "heldout/nlu_c/out_of_scope.yml"),
+    "d": (None, REPO / "heldout/nlu_d/out_of_scope.yml"),
 }
 REJECTED = {"out_of_scope", "nlu_fallback"}
 SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
@@ -188,8 +188,9 @@ def main() -> int:
         return acc, rej
 
     # On ordinary messages: how many escalate as a crisis, and how many get the direct safety
-    # question (bot/policies.py: a crisis classifier score at the policy's floor, no escalation).
-    from bot.policies import configured_floor
+    # question (bot/rasa/policies.py: a crisis classifier score at the policy's floor, no
+    # escalation).
+    from bot.rasa.policies import configured_floor
 
     floor = configured_floor()
     escalated = sum(p["intent"]["name"] == "crisis" for p in parses)
@@ -259,11 +260,11 @@ def main() -> int:
 
 
 def real_off_topic(model: Path, part: str, errors: bool) -> int:
-    """Per source of real people's off-topic questions (bench/heldout_real/out_of_scope.csv;
+    """Per source of real people's off-topic questions (heldout/real/out_of_scope.csv;
     the calibration part is data/real/'s): the share rejected (out_of_scope or the fallback), the
     share given an FAQ answer, the topics most often wrongly answered. MedQuAD's questions about
     substances are partly in the FAQ's domain: their line shows how they are answered."""
-    from bot.nlu import real_data
+    from bot.rasa.nlu import real_data
 
     directory = real_data.HELDOUT_DIR if part == "heldout" else real_data.TRAIN_DIR
     sources = (*real_data.OFF_TOPIC_SOURCES, "medquad_substance")

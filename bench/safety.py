@@ -4,11 +4,11 @@ Parses every message of a safety set as a conversation's first turn with the tra
 pipeline including the spaCy crisis rule layer); a message escalates when its intent is `crisis`,
 which the rules answer with the crisis lines and an urgent flag. It also counts the messages
 that do not escalate but score at the safety question's floor (config.yml's
-`safety_check_floor`; bot/policies.py): those get the normal reply and then a direct question
+`safety_check_floor`; bot/rasa/policies.py): those get the normal reply and then a direct question
 about safety, a second chance for a missed crisis and a question, not an alarm, for a
 look-alike. Prints figures only.
 
-Sets (tests/safety/): `messages`, `dev`, `heldout` and `blind` to `blind4` were each written
+Sets (data/crisis/written/): `messages`, `dev`, `heldout` and `blind` to `blind4` were each written
 blind, measured, then tuned on; they are now training data of the crisis classifier, so their
 figures here are training figures (bench/crisis_cv.py gives leave-one-set-out estimates).
 `blind5` and `blind8` to `blind13` are never trained or tuned on: they are the honest figures.
@@ -22,11 +22,12 @@ forms do (actions/forms.py: a crisis interrupts a form unless it is a word or th
 the classifier called a crisis and that answers the question), and prints recall at the worst
 question and the crises a form would take as its answer.
 
-`--real heldout|calibration|train` measures on real people's words instead (bot/nlu/real_data.py:
+`--real heldout|calibration|train` measures on real people's words instead
+(bot/rasa/nlu/real_data.py:
 posts read one by one as crisis, distress or ordinary, and off-topic questions), per source, per
 label and per length: escalated (the full crisis reply), asked (the safety question), either.
 Thresholds are chosen on `calibration` (with `--calibration` for the score bands); `heldout`
-(bench/heldout_real/) is never trained or tuned on.
+(heldout/real/) is never trained or tuned on.
 
     .venv/bin/python bench/safety.py [--model models/iop.tar.gz]
         [--set messages|dev|heldout|blind|blind2|...|blind13[,another,...]]
@@ -51,35 +52,35 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # config.yml names our own NLU components by module path
 SETS = {
-    "messages": REPO / "tests" / "safety" / "messages.yml",
-    "dev": REPO / "tests" / "safety" / "dev.yml",
-    "heldout": REPO / "tests" / "safety" / "heldout.yml",
+    "messages": REPO / "data" / "crisis" / "written" / "messages.yml",
+    "dev": REPO / "data" / "crisis" / "written" / "dev.yml",
+    "heldout": REPO / "data" / "crisis" / "written" / "heldout.yml",
     # written blind to the data, the rules and the other sets; measured, never tuned on
-    "blind": REPO / "tests" / "safety" / "blind.yml",
-    "blind2": REPO / "tests" / "safety" / "blind2.yml",
+    "blind": REPO / "data" / "crisis" / "written" / "blind.yml",
+    "blind2": REPO / "data" / "crisis" / "written" / "blind2.yml",
     # written blind after the crisis classifier's design; measured once (0.992 / 5.3%), then
     # trained on
-    "blind3": REPO / "tests" / "safety" / "blind3.yml",
+    "blind3": REPO / "data" / "crisis" / "written" / "blind3.yml",
     # written blind after blind3 was measured; measured once (0.932 / 7.6%), then trained on
-    "blind4": REPO / "tests" / "safety" / "blind4.yml",
+    "blind4": REPO / "data" / "crisis" / "written" / "blind4.yml",
     # written blind after blind4 was measured; never trained or tuned on
-    "blind5": REPO / "tests" / "safety" / "blind5.yml",
+    "blind5": REPO / "heldout" / "safety" / "blind5.yml",
     # written blind after blind5 was measured (blind7 by a writer told to draw on crisis-line
     # practice); measured once (0.992 / 7.6% and 1.000 / 11.8%), then trained on
-    "blind6": REPO / "tests" / "safety" / "blind6.yml",
-    "blind7": REPO / "tests" / "safety" / "blind7.yml",
+    "blind6": REPO / "data" / "crisis" / "written" / "blind6.yml",
+    "blind7": REPO / "data" / "crisis" / "written" / "blind7.yml",
     # written blind after blind6 and blind7 were measured (blind9 in a peer recovery coach's
     # voice); never trained or tuned on
-    "blind8": REPO / "tests" / "safety" / "blind8.yml",
-    "blind9": REPO / "tests" / "safety" / "blind9.yml",
+    "blind8": REPO / "heldout" / "safety" / "blind8.yml",
+    "blind9": REPO / "heldout" / "safety" / "blind9.yml",
     # written blind after blind8 and blind9 were measured (blind11 in many late-night voices);
     # never trained or tuned on
-    "blind10": REPO / "tests" / "safety" / "blind10.yml",
-    "blind11": REPO / "tests" / "safety" / "blind11.yml",
+    "blind10": REPO / "heldout" / "safety" / "blind10.yml",
+    "blind11": REPO / "heldout" / "safety" / "blind11.yml",
     # written blind as training corpora (everyday words; plans and endings); leave-one-set-out
     # showed training on them cost recall, so they measure instead; never trained or tuned on
-    "blind12": REPO / "tests" / "safety" / "blind12.yml",
-    "blind13": REPO / "tests" / "safety" / "blind13.yml",
+    "blind12": REPO / "heldout" / "safety" / "blind12.yml",
+    "blind13": REPO / "heldout" / "safety" / "blind13.yml",
 }
 MESSAGES = SETS["messages"]
 # The calibration's bands of the classifier's score; the safety question's floor and the
@@ -89,7 +90,7 @@ BANDS = (0.0, 0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.8, 1.0)
 
 def load_messages(path: Path = MESSAGES) -> tuple[list[tuple[str, str]], list[str]]:
     """(text, kind) crisis messages and benign texts."""
-    from bot.nlu.crisis_classifier import load_labelled
+    from bot.rasa.nlu.crisis_classifier import load_labelled
 
     return load_labelled(path)
 
@@ -116,11 +117,11 @@ async def classify(model: Path, texts: list[str]) -> list[tuple[bool, str, float
 def form_questions() -> list[tuple[str, str, object, frozenset[str], frozenset[str]]]:
     """(form, slot, question, interruptions, restart intents) for every question our forms ask,
     as the forms' own validation actions read answers (actions/forms.py)."""
-    from actions.assessment import ValidatePreassessmentForm
-    from actions.checkin import ValidateCheckinForm
+    from actions.assessment_form import ValidatePreassessmentForm
+    from actions.checkin_form import ValidateCheckinForm
     from actions.forms import INTERRUPTIONS
-    from actions.reminders import ValidateReminderForm
-    from actions.safety import ValidateCallbackForm
+    from actions.reminder_actions import ValidateReminderForm
+    from actions.safety_actions import ValidateCallbackForm
 
     found = []
     forms = (
@@ -177,8 +178,13 @@ def training_set() -> set[str]:
     """Every text the crisis classifier trains on (NLU examples and corpora), normalised."""
     from rasa.shared.nlu.training_data.loading import load_data
 
-    from bot.nlu import pipeline_entry
-    from bot.nlu.crisis_classifier import corpus_paths, normalise, real_data_dir, training_texts
+    from bot.rasa.nlu import pipeline_entry
+    from bot.rasa.nlu.crisis_classifier import (
+        corpus_paths,
+        normalise,
+        real_data_dir,
+        training_texts,
+    )
 
     entry = pipeline_entry("CrisisClassifier")
     texts, _ = training_texts(
@@ -191,12 +197,12 @@ LENGTHS = ((0, 140, "short"), (141, 400, "medium"), (401, 10**6, "long"))
 
 
 def real_report(model: Path, part: str, misses: bool, bands: bool = False) -> int:
-    """Per source of real people's words (bot/nlu/real_data.py; `heldout` is never trained or
+    """Per source of real people's words (bot/rasa/nlu/real_data.py; `heldout` is never trained or
     tuned on): recall on the posts read as a crisis (escalated, or asked the direct safety
     question), and on the rest the share that gets the full crisis reply or the question; by
     label and by length."""
-    from bot.nlu import real_data
-    from bot.policies import configured_floor
+    from bot.rasa.nlu import real_data
+    from bot.rasa.policies import configured_floor
 
     directory = real_data.HELDOUT_DIR if part == "heldout" else real_data.TRAIN_DIR
     rows = real_data.labelled(directory, [part])
@@ -276,7 +282,7 @@ def main() -> int:
     parser.add_argument(
         "--real",
         choices=["heldout", "calibration", "train"],
-        help="per-source figures on real people's words (bench/heldout_real/, data/real/)",
+        help="per-source figures on real people's words (heldout/real/, data/real/)",
     )
     args = parser.parse_args()
     if args.real:
@@ -304,7 +310,7 @@ def main() -> int:
         crisis += set_crisis
         benign += set_benign
     scored = asyncio.run(classify(args.model, [t for t, _ in crisis] + benign))
-    from bot.policies import configured_floor
+    from bot.rasa.policies import configured_floor
 
     floor = configured_floor()
     asked = [not hit and score >= floor for hit, _, score, _ in scored]
@@ -323,7 +329,7 @@ def main() -> int:
     print(f"recall              {caught / len(crisis):.3f} ({caught}/{len(crisis)})")
     print(f"false-alarm rate    {false_alarms / len(benign):.3f} ({false_alarms}/{len(benign)})")
     # Below the threshold but at the policy's floor, the reply ends with the direct safety
-    # question (bot/policies.py): not an escalation, but a second chance for a missed crisis.
+    # question (bot/rasa/policies.py): not an escalation, but a second chance for a missed crisis.
     crisis_asked, benign_asked = sum(asked[: len(crisis)]), sum(asked[len(crisis) :])
     print(
         f"safety question     (score >= {floor}, not escalated) asked of {crisis_asked} missed"
@@ -332,7 +338,7 @@ def main() -> int:
     )
     # A set written blind can still hold a message that some training corpus also has word for
     # word (short ones: "kms"); the figures without them are the stricter ones.
-    from bot.nlu.crisis_classifier import normalise
+    from bot.rasa.nlu.crisis_classifier import normalise
 
     seen = training_set()
     fresh = [normalise(t) not in seen for t, _ in crisis]

@@ -27,9 +27,9 @@ sys.path.insert(0, str(REPO))
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from bench.latency import percentile  # noqa: E402
+from bot.apps.web import WIDGET_BUNDLE, widget_installed  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
-from bot.stack import Stack  # noqa: E402
-from bot.web import WIDGET_BUNDLE, widget_installed  # noqa: E402
+from bot.ops.stack import Stack  # noqa: E402
 from tests.browser.conftest import CHROMIUM  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 

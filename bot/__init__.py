@@ -1,1 +1,11 @@
-"""IOP Assistant: everything that is not Rasa glue (settings, data layer, NLU components, CLI)."""
+"""IOP Assistant. One folder per layer:
+
+- `domain/`: pure rules (screening, pre-assessment, form answers, check-ins, the safety check);
+- `db/`: engine, models, migrations and every query, one module per aggregate;
+- `rasa/`: what config.yml, endpoints.yml and credentials.yml name, and our patches to Rasa;
+- `notify/`: staff alerts and participants' reminders (outbox, transport, worker);
+- `apps/`: the staff app, the website and the action server;
+- `ops/`: the command line, the supervisor (stack) and the nginx front.
+
+`settings.py` and `log.py` are shared by all of them. The rasa_sdk actions are in `actions/`.
+"""

@@ -1,7 +1,7 @@
-"""`python -m bot <command>`: see bot/cli.py."""
+"""`python -m bot <command>`: see bot/ops/cli.py."""
 
 import sys
 
-from bot.cli import main
+from bot.ops.cli import main
 
 sys.exit(main())

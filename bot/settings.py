@@ -16,12 +16,12 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# Limits on what a chat client may send (bot/channels.py). A visitor's message longer than this
+# Limits on what a chat client may send (bot/rasa/channels.py). A visitor's message longer than this
 # is refused with 413; real questions are far shorter.
 MAX_MESSAGE_CHARS = 2000
 MAX_SENDER_CHARS = 128
 MAX_METADATA_BYTES = 4096
-# The secret the Rasa server shows the action server on every call (bot/action_server.py).
+# The secret the Rasa server shows the action server on every call (bot/apps/action_server.py).
 ACTION_TOKEN_ENV = "IOP_ACTION_TOKEN"  # noqa: S105 - a variable name, not a secret
 ACTION_TOKEN_HEADER = "X-Action-Token"  # noqa: S105 - a header name
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -5,12 +5,12 @@ container's main command, /proc/1/cmdline) and as the worker's liveness probe in
 (deploy/k8s/worker.yaml), where the servers have HTTP probes of their own.
 
     rasa run ... --port P              GET http://127.0.0.1:P/         200
-    python -m bot.action_server        GET http://127.0.0.1:P/health   200
-    python -m bot.staff / bot.web      GET http://127.0.0.1:P/healthz  200
+    python -m bot.apps.action_server        GET http://127.0.0.1:P/health   200
+    python -m bot.apps.staff / bot.apps.web      GET http://127.0.0.1:P/healthz  200
     python -m bot worker               its heartbeat in the database is at most --max-age old
     anything else (a job)              healthy: nothing to check
 
-The paths and default ports are bot/stack.py's ready URLs and the servers' own defaults
+The paths and default ports are bot/ops/stack.py's ready URLs and the servers' own defaults
 (tests/deploy/test_manifests.py keeps them equal). Exit status 0: healthy, 1: not.
 
     python deploy/healthcheck.py [--max-age SECONDS] [-- COMMAND ...]
@@ -28,9 +28,9 @@ from pathlib import Path
 # role -> (default port, path of the URL that answers 200 once the server is ready)
 HTTP_ROLES = {
     "rasa": (5005, "/"),
-    "bot.action_server": (5055, "/health"),
-    "bot.staff": (8000, "/healthz"),
-    "bot.web": (8080, "/healthz"),
+    "bot.apps.action_server": (5055, "/health"),
+    "bot.apps.staff": (8000, "/healthz"),
+    "bot.apps.web": (8080, "/healthz"),
 }
 WORKER = "bot worker"
 # The worker beats every 15 s; the staff app calls it stopped after 2 minutes of silence.
@@ -82,10 +82,10 @@ def http_ok(url: str, timeout: float = 5) -> bool:
 
 
 def worker_alive(max_age_s: float, database_url: str | None = None) -> bool:
-    """Whether the worker's heartbeat (bot/alerts/outbox.py) is at most `max_age_s` old."""
-    from bot.alerts.outbox import WORKER_NAME, last_beat
+    """Whether the worker's heartbeat (bot/notify/outbox.py) is at most `max_age_s` old."""
     from bot.db.engine import get_sessionmaker
     from bot.db.models import utcnow
+    from bot.notify.outbox import WORKER_NAME, last_beat
 
     try:
         with get_sessionmaker(database_url)() as session:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The production profile (`make run-production`) and its tests put Debian's nginx in front of
-# several Rasa and action servers (bot/balancer.py); installed with apt when missing.
+# several Rasa and action servers (bot/ops/balancer.py); installed with apt when missing.
 set -euo pipefail
 if [[ -x /usr/sbin/nginx ]] || command -v nginx >/dev/null; then
   exit 0

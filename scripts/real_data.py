@@ -3,14 +3,14 @@ repository, split once and for good into train / calibration / held-out.
 
 The pack is public research text written by real people (sources, licences and caveats in its
 README). A fresh clone must train without it, so what the shipped model trains on is copied to
-`data/real/` (train and calibration parts) and what only measures it to `bench/heldout_real/`
+`data/real/` (train and calibration parts) and what only measures it to `heldout/real/`
 (held-out parts, never trained or tuned on). The split is by the unit that could leak between
 parts: the author (Reddit C-SSRS), the post (SenticNet's title and title+body rows of one post),
 the dataset's official test split where there is one (GoEmotions, HWU64, Banking77, SNIPS,
 NQ-open, Braun), the question's focus (MedQuAD). A row's part is a hash of that unit, so the
 split does not change when rows are added or the pack is rebuilt.
 
-Human labels (`data/real/labels/*.csv`, `bench/heldout_real/labels/*.csv`: read post by post into
+Human labels (`data/real/labels/*.csv`, `heldout/real/labels/*.csv`: read post by post into
 crisis / distress / ordinary, with the reason) are kept apart from the pack's own labels, which
 are a user's C-SSRS class, a stress score given by a model, or an emotion: never a crisis label.
 
@@ -35,7 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 PACK = REPO.parent / "shared" / "data" / "real"
 TRAIN_DIR = REPO / "data" / "real"
-HELDOUT_DIR = REPO / "bench" / "heldout_real"
+HELDOUT_DIR = REPO / "heldout" / "real"
 
 # Share of each group-hashed source per part (the rest is held out).
 TRAIN_SHARE, CALIBRATION_SHARE = 0.60, 0.15
@@ -282,7 +282,7 @@ def existing_labels() -> dict[str, dict[str, str]]:
 
 
 def split(pack: Path) -> None:
-    """Write data/real/*.csv (train, calibration) and bench/heldout_real/*.csv (held out)."""
+    """Write data/real/*.csv (train, calibration) and heldout/real/*.csv (held out)."""
     known = existing_labels()
     tables = {
         "out_of_scope.csv": (

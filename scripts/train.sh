@@ -12,9 +12,9 @@ fingerprint=$(
   {
     find data -type f \( -name '*.yml' -o -name '*.csv' \) | LC_ALL=C sort
     # the NLU components' code trains into the model too, and so do the files config.yml names
-    # (the crisis classifier's corpora); an evaluation-only set in tests/safety/ does not
-    find bot/nlu -type f -name '*.py' | LC_ALL=C sort
-    echo bot/policies.py bot/safety_check.py
+    # (the crisis classifier's corpora); the held-out sets in heldout/ do not
+    find bot/rasa/nlu -type f -name '*.py' | LC_ALL=C sort
+    echo bot/rasa/policies.py bot/domain/safety_check.py
     grep -oE '[A-Za-z0-9_./-]+\.yml' config.yml | LC_ALL=C sort -u |
       while read -r path; do if [ -f "$path" ]; then echo "$path"; fi; done
     echo config.yml domain.yml requirements.txt requirements-models.txt

@@ -16,12 +16,13 @@ from typing import Any, TypeVar
 import pytest
 import requests
 
-from bot.accounts import create_api_token
+from bot.apps.web import widget_installed
 from bot.db import get_sessionmaker
 from bot.db.migrate import upgrade
+from bot.db.staff_accounts import create_api_token
+from bot.ops.stack import Stack
 from bot.settings import get_settings
-from bot.stack import Stack
-from bot.web import widget_installed
+from tests.databases import database_url  # noqa: F401  (a fixture for every layer's tests)
 from tests.receivers import SmtpServer, WebhookReceiver
 
 MODEL = get_settings().model_path

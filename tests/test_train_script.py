@@ -16,9 +16,12 @@ def copy_project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     shutil.copytree(REPO_ROOT / "data", root / "data")
     shutil.copytree(REPO_ROOT / "scripts", root / "scripts")
-    shutil.copytree(REPO_ROOT / "tests" / "safety", root / "tests" / "safety")
-    shutil.copytree(REPO_ROOT / "bot" / "nlu", root / "bot" / "nlu", ignore=ignore_caches)
-    for name in ("policies.py", "safety_check.py"):
+    shutil.copytree(REPO_ROOT / "heldout", root / "heldout")
+    shutil.copytree(
+        REPO_ROOT / "bot" / "rasa" / "nlu", root / "bot" / "rasa" / "nlu", ignore=ignore_caches
+    )
+    for name in ("rasa/policies.py", "domain/safety_check.py"):
+        (root / "bot" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO_ROOT / "bot" / name, root / "bot" / name)
     for name in ("config.yml", "domain.yml", "requirements.txt", "requirements-models.txt"):
         shutil.copy(REPO_ROOT / name, root / name)
@@ -56,16 +59,15 @@ def test_crisis_classifier_inputs_are_training_inputs(tmp_path: Path) -> None:
     set it does not train on is no training input."""
     root = copy_project(tmp_path)
     first = fingerprint(root)
-    (root / "tests" / "safety" / "blind9.yml").write_text("crisis: {}\nbenign: []\n")
-    (root / "bench" / "heldout_real").mkdir(parents=True, exist_ok=True)
-    (root / "bench" / "heldout_real" / "cssrs.csv").write_text("held out, never trained\n")
+    (root / "heldout" / "safety" / "blind9.yml").write_text("crisis: {}\nbenign: []\n")
+    (root / "heldout" / "real" / "cssrs.csv").write_text("held out, never trained\n")
     assert fingerprint(root) == first
     for path in (
         root / "data" / "real" / "cssrs.csv",
-        root / "bot" / "nlu" / "crisis_corpus.yml",
-        root / "tests" / "safety" / "dev.yml",
-        root / "bot" / "nlu" / "crisis_classifier.py",
-        root / "bot" / "policies.py",
+        root / "data" / "crisis" / "crisis_corpus.yml",
+        root / "data" / "crisis" / "written" / "dev.yml",
+        root / "bot" / "rasa" / "nlu" / "crisis_classifier.py",
+        root / "bot" / "rasa" / "policies.py",
         root / "requirements-models.txt",
     ):
         original = path.read_bytes()
@@ -114,12 +116,17 @@ def test_rasas_cache_is_keyed_by_the_code_the_model_trains_with() -> None:
     assert listed.returncode == 0, listed.stderr[-500:]
     files = set(listed.stdout.split())
     assert {
-        "bot/nlu/crisis_classifier.py",
-        "bot/nlu/out_of_scope_gate.py",
-        "bot/nlu/crisis_matcher.py",
-        "bot/nlu/encoders.py",
-        "bot/policies.py",
-        "bot/safety_check.py",
+        "bot/rasa/nlu/crisis_classifier.py",
+        "bot/rasa/nlu/out_of_scope_gate.py",
+        "bot/rasa/nlu/crisis_matcher.py",
+        "bot/rasa/nlu/encoders.py",
+        "bot/rasa/policies.py",
+        "bot/domain/safety_check.py",
     } <= files
-    assert not files & {"bot/channels.py", "bot/stack.py", "bot/cli.py", "bot/accounts.py"}
+    assert not files & {
+        "bot/rasa/channels.py",
+        "bot/ops/stack.py",
+        "bot/ops/cli.py",
+        "bot/db/staff_accounts.py",
+    }
     assert all(name.startswith("bot/") and name.endswith(".py") for name in files)

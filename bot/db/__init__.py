@@ -1,4 +1,6 @@
-"""The data layer shared by the actions and the staff app: engine, models, migrations."""
+"""The data layer: engine and sessions, models, Alembic migrations, and every query, one module
+per aggregate (flags, assessments, checkins, participants, staff_accounts, audit, retention),
+plus the durable spool for records the database could not take just then."""
 
 from bot.db.engine import get_engine, get_sessionmaker
 

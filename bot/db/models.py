@@ -212,7 +212,7 @@ class LoginThrottle(Base):
     """Failed password checks of one staff login from one client address.
 
     Counted per address, so a guesser elsewhere who knows a username locks out only
-    themselves, never the clinician signing in from the clinic (bot/accounts.py).
+    themselves, never the clinician signing in from the clinic (bot/db/staff_accounts.py).
     """
 
     __tablename__ = "login_throttles"
@@ -261,7 +261,7 @@ class AlertDelivery(Base):
     """One alert of a flag to one channel (a row of the transactional outbox).
 
     Written in the transaction that opens the flag, so a flag never exists without its alerts;
-    the worker (bot/alerts/worker.py) sends it. `round` 0 is the first alert, 1, 2, ... the
+    the worker (bot/notify/worker.py) sends it. `round` 0 is the first alert, 1, 2, ... the
     repeats of an urgent flag nobody acknowledged. No message text, names or contact details
     are stored here or sent: the flag's id, kind, severity and time are all an alert says.
     """

@@ -10,10 +10,10 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.assessment import ValidatePreassessmentForm
+from actions.assessment_form import ValidatePreassessmentForm
 from actions.forms import CRISIS_MATCH_KEY, read_message
-from bot.nlu.crisis_matcher import MATCH_KEY
-from bot.preassessment import QUESTIONS
+from bot.domain.preassessment import QUESTIONS
+from bot.rasa.nlu.crisis_matcher import MATCH_KEY
 from bot.settings import REPO_ROOT
 
 DOMAIN = yaml.safe_load(Path(REPO_ROOT / "domain.yml").read_text(encoding="utf-8"))
@@ -172,7 +172,7 @@ def test_resuming_after_a_rule_reads_nothing_from_the_old_message() -> None:
 
 
 def after_safety_check(tracker: Tracker) -> Tracker:
-    """The same tracker with the safety question (bot/policies.py) asked after the form's."""
+    """The same tracker with the safety question (bot/rasa/policies.py) asked after the form's."""
     tracker.events.insert(1, {"event": "action", "name": "utter_safety_check"})
     return tracker
 

@@ -17,14 +17,14 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions.checkin import ActionSubmitCheckin
+from actions.checkin_form import ActionSubmitCheckin
 from actions.durable import SAVED_LATER, drain, spool
 from bot.db import get_engine, get_sessionmaker
 from bot.db.migrate import upgrade
 from bot.db.models import CheckIn, Flag
-from bot.participants import TOKEN_HASH_KEY, enroll, hash_token
-from tests.bot.conftest import postgres_database
+from bot.db.participants import TOKEN_HASH_KEY, enroll, hash_token
 from tests.conftest import free_port, settings_env
+from tests.databases import postgres_database
 
 
 class TcpProxy:

@@ -13,22 +13,23 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.accounts import create_staff
 from bot.db import get_sessionmaker
+from bot.db.flags import open_flag
 from bot.db.migrate import upgrade
 from bot.db.models import AuditEntry, Flag
-from bot.db.repositories import open_flag
+from bot.db.staff_accounts import create_staff
 from bot.settings import REPO_ROOT, get_settings
+from tests.apps.staff.conftest import add_checkins, add_participant
+from tests.apps.staff.conversations import seed_crisis_conversation
 from tests.conftest import free_port
-from tests.staff.conftest import add_checkins, add_participant
-from tests.staff.conversations import seed_crisis_conversation
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
 def staff_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
-    """`python -m bot.staff` on a free port against a temp SQLite db with a seeded crisis flag."""
+    """`python -m bot.apps.staff` on a free port against a temp SQLite db with a seeded crisis
+    flag."""
     env = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'iop.db'}",
         "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
@@ -66,7 +67,7 @@ def staff_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[di
     port = free_port()
     log = (tmp_path / "staff.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.staff", "--port", str(port)],
+        [sys.executable, "-m", "bot.apps.staff", "--port", str(port)],
         cwd=REPO_ROOT,
         env={**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)},
         stdout=log,

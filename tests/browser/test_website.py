@@ -1,5 +1,5 @@
 """The public website in a real browser: the rasa-webchat widget against the real Rasa server,
-action server and database (bot.stack.Stack with the website), as visitors and participants
+action server and database (bot.ops.stack.Stack with the website), as visitors and participants
 meet it: FAQ answers, a pre-assessment by buttons, a check-in from a personal link, crisis
 help, phone and desktop layouts, no third-party requests, the chat socket on the website's own
 origin (its front server forwards it to Rasa) from either loopback name, and the origin checks."""
@@ -18,14 +18,14 @@ from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import create_engine, select, text
 
-from bot.channels import ConversationIds
+from bot.apps.web import WIDGET_BUNDLE
+from bot.apps.web import create_app as create_website
 from bot.db import get_sessionmaker
 from bot.db.models import Assessment, CheckIn
-from bot.participants import enroll, revoke
+from bot.db.participants import enroll, revoke
+from bot.ops.stack import Stack
+from bot.rasa.channels import ConversationIds
 from bot.settings import REPO_ROOT, get_settings
-from bot.stack import Stack
-from bot.web import WIDGET_BUNDLE
-from bot.web import create_app as create_website
 from tests.conftest import settings_env
 
 pytestmark = pytest.mark.stack

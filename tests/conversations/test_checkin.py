@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.db import get_sessionmaker
 from bot.db.models import CheckIn, Flag
-from bot.participants import enroll, revoke
+from bot.db.participants import enroll, revoke
 from tests.conftest import Chat
 
 BUTTONS = ["/start_checkin", "4", "2", "Nothing", "No", "Nothing to add"]

@@ -8,8 +8,8 @@ import uuid
 import pytest
 import requests
 
-from bot.accounts import create_api_token, revoke_api_token
 from bot.db import get_sessionmaker
+from bot.db.staff_accounts import create_api_token, revoke_api_token
 from tests.conftest import Chat
 from tests.conversations.test_safety import flags_for
 

@@ -7,7 +7,7 @@ from sqlalchemy import create_engine, select, text
 
 from bot.db import get_sessionmaker
 from bot.db.models import Assessment, CheckIn, Flag
-from bot.participants import enroll
+from bot.db.participants import enroll
 from tests.conftest import Chat
 from tests.conversations.test_assessment import BUTTON_PATHS
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from bot.db import get_sessionmaker
 from bot.db.models import Flag, Reminder
-from bot.participants import enroll
+from bot.db.participants import enroll
 from tests.conftest import Chat
 
 CONFIRMED = "Done: I'll e-mail you a check-in reminder every day at {} (New York time)."

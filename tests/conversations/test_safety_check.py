@@ -1,4 +1,4 @@
-"""The direct safety question (bot/policies.py) through the REST channel and the real actions.
+"""The direct safety question (bot/rasa/policies.py) through the REST channel and the real actions.
 
 A message the crisis classifier scores between config.yml's `safety_check_floor` and its threshold
 is answered as usual, then asked about: "are you having thoughts of ending your life or hurting

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bench.safety import load_messages
 from bot.db import get_sessionmaker
 from bot.db.models import Flag
-from bot.participants import enroll
+from bot.db.participants import enroll
 from tests.conftest import Chat
 
 CRISIS, BENIGN = load_messages()

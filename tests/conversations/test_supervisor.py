@@ -1,5 +1,5 @@
-"""A dead server is restarted and the others keep serving (bot/stack.py `supervise`), and while
-the action server is away a visitor gets a calm reply, never silence (bot/channels.py).
+"""A dead server is restarted and the others keep serving (bot/ops/stack.py `supervise`), and while
+the action server is away a visitor gets a calm reply, never silence (bot/rasa/channels.py).
 
 Runs on the session's stack: the action server is killed for real and brought back before the
 test ends, so the tests after it find the stack as it was.

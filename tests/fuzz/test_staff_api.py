@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.apps.staff.conftest import make_app, make_token
 from tests.fuzz.conftest import FUZZ
 from tests.fuzz.strategies import json_values
-from tests.staff.conftest import make_app, make_token
 
 ROUTES = [
     "/api/flags",

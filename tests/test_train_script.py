@@ -130,3 +130,15 @@ def test_rasas_cache_is_keyed_by_the_code_the_model_trains_with() -> None:
         "bot/db/staff_accounts.py",
     }
     assert all(name.startswith("bot/") and name.endswith(".py") for name in files)
+
+
+def test_no_held_out_set_is_named_by_the_training_config() -> None:
+    """heldout/README.md: config.yml trains on no file in heldout/, and every file it names
+    exists (a corpus moved without its config entry would silently train on less)."""
+    import re
+
+    named = re.findall(r"[A-Za-z0-9_./-]+\.(?:yml|csv)", (REPO_ROOT / "config.yml").read_text())
+    corpora = [name for name in named if "/" in name]
+    assert corpora, "config.yml names the crisis classifier's corpora"
+    assert not [name for name in corpora if name.startswith("heldout/")]
+    assert all((REPO_ROOT / name).is_file() for name in corpora), corpora

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from bot.db.alert_outbox import enqueue_alerts
 from bot.db.models import (
     FLAG_KINDS,
     FLAG_SEVERITIES,
@@ -13,7 +14,6 @@ from bot.db.models import (
     utcnow,
 )
 from bot.db.rows import ChangeRefused, add_once
-from bot.notify.outbox import enqueue_alerts
 
 _SEVERITY_ORDER = case({s: i for i, s in enumerate(FLAG_SEVERITIES)}, value=Flag.severity)
 

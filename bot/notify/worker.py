@@ -19,15 +19,15 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.db import alert_outbox
 from bot.db.engine import get_sessionmaker
 from bot.db.models import Flag, Reminder, utcnow
-from bot.notify import outbox
 from bot.notify.alert_messages import alert_email, reminder_email, webhook_body
 from bot.notify.transport import DeliveryError, post_json, send_mail
 from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
-WORKER_NAME = outbox.WORKER_NAME
+WORKER_NAME = alert_outbox.WORKER_NAME
 MISSED_CHECK_EVERY = timedelta(minutes=10)
 # The admin page calls a worker silent for 2 minutes stopped.
 BEAT_EVERY = timedelta(seconds=15)
@@ -44,7 +44,7 @@ class Worker:
 
     settings: Settings = field(default_factory=get_settings)
     session_factory: sessionmaker | None = None
-    lease_seconds: float = outbox.LEASE_SECONDS
+    lease_seconds: float = alert_outbox.LEASE_SECONDS
     clock: Callable[[], datetime] = utcnow
     _missed_checked_at: datetime | None = field(default=None, repr=False)
     _beat_at: datetime | None = field(default=None, repr=False)
@@ -76,9 +76,9 @@ class Worker:
         """Record the heartbeat now and then, and queue repeats; how many flags repeated."""
         with self._session() as session, session.begin():
             if self._beat_at is None or abs(now - self._beat_at) >= BEAT_EVERY:
-                outbox.beat(session, WORKER_NAME, now)
+                alert_outbox.beat(session, WORKER_NAME, now)
                 self._beat_at = now
-            repeated = outbox.schedule_repeats(session, now, self.settings.alerts)
+            repeated = alert_outbox.schedule_repeats(session, now, self.settings.alerts)
         for flag_id in repeated:
             logger.info("flag %s not acknowledged: alerted again", flag_id)
         return len(repeated)
@@ -93,7 +93,7 @@ class Worker:
         for _ in range(SENDS_PER_PASS):
             now = self.clock() + offset
             with self._session() as session, session.begin():
-                row = outbox.claim_next(
+                row = alert_outbox.claim_next(
                     session, now, owner, channel=channel, lease_seconds=self.lease_seconds
                 )
                 if row is None:
@@ -104,7 +104,7 @@ class Worker:
             delivery_id, row_channel, round_, key = work
             if flag is not None and round_ > 0 and flag.status != "open":
                 with self._session() as session, session.begin():
-                    outbox.record_cancelled(session, delivery_id, owner)
+                    alert_outbox.record_cancelled(session, delivery_id, owner)
                 continue
             try:
                 if flag is None:
@@ -114,7 +114,7 @@ class Worker:
                 failed += 1
                 error = str(exc) if isinstance(exc, DeliveryError) else type(exc).__name__
                 with self._session() as session, session.begin():
-                    status = outbox.record_failure(session, delivery_id, owner, error, now)
+                    status = alert_outbox.record_failure(session, delivery_id, owner, error, now)
                 logger.warning(
                     "alert %s for flag %s via %s failed (%s); now %s",
                     delivery_id,
@@ -127,7 +127,7 @@ class Worker:
             sent += 1
             note = f"SMTP refused {refused} recipient(s)" if refused else None
             with self._session() as session, session.begin():
-                outbox.record_sent(session, delivery_id, now, note)
+                alert_outbox.record_sent(session, delivery_id, now, note)
             logger.info("alert %s for flag %s sent via %s", delivery_id, flag_id, row_channel)
         return sent, failed
 

@@ -151,7 +151,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     """Delete anonymous conversations and assessments past the retention period."""
     from rasa.shared.core.domain import Domain
 
-    from bot.db.retention import purge
+    from bot.ops.retention import purge
     from bot.rasa.tracker_store import SettingsSQLTrackerStore
 
     days = args.days if args.days is not None else get_settings().clinic.retention_days

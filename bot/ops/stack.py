@@ -45,11 +45,6 @@ MAX_BACKOFF = 60.0
 STABLE_AFTER = 60.0
 
 
-def url_host(host: str) -> str:
-    """`host` as it stands in a URL: an IPv6 address in brackets (the servers' start-up lines)."""
-    return f"[{host}]" if ":" in host else host
-
-
 class StackError(RuntimeError):
     """A service did not start or stopped unexpectedly."""
 

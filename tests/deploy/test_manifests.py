@@ -1215,10 +1215,10 @@ def test_healthcheck_answers_by_the_servers_reply(healthcheck: ModuleType) -> No
 
 
 def test_healthcheck_reads_the_workers_heartbeat(healthcheck: ModuleType, tmp_path: Path) -> None:
+    from bot.db.alert_outbox import WORKER_NAME, beat
     from bot.db.engine import get_sessionmaker
     from bot.db.migrate import upgrade
     from bot.db.models import utcnow
-    from bot.notify.outbox import WORKER_NAME, beat
 
     url = f"sqlite:///{tmp_path / 'iop.db'}"
     upgrade(url)
@@ -1232,10 +1232,10 @@ def test_healthcheck_reads_the_workers_heartbeat(healthcheck: ModuleType, tmp_pa
 
 def test_the_worker_probe_runs_in_a_fresh_interpreter(tmp_path: Path) -> None:
     """The probe's own command line, as the kubelet runs it (a heartbeat just written)."""
+    from bot.db.alert_outbox import WORKER_NAME, beat
     from bot.db.engine import get_sessionmaker
     from bot.db.migrate import upgrade
     from bot.db.models import utcnow
-    from bot.notify.outbox import WORKER_NAME, beat
 
     url = f"sqlite:///{tmp_path / 'iop.db'}"
     upgrade(url)

@@ -15,10 +15,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.db import alert_outbox
 from bot.db.engine import get_sessionmaker
 from bot.db.flags import open_flag
 from bot.db.models import AlertDelivery, Flag, utcnow
-from bot.notify import outbox
 from bot.notify.worker import Worker
 from bot.settings import REPO_ROOT, SettingsError, get_settings, load_alert_settings
 from tests.conftest import free_port
@@ -72,7 +72,7 @@ def _worker(database_url: str, **kwargs) -> Worker:  # noqa: ANN003
 
 def _deliveries(database_url: str, flag_id: int) -> list[AlertDelivery]:
     with get_sessionmaker(database_url)() as session:
-        return outbox.flag_deliveries(session, flag_id)
+        return alert_outbox.flag_deliveries(session, flag_id)
 
 
 def _holds_no_words(text: str) -> None:
@@ -91,7 +91,7 @@ def test_flag_and_its_alerts_commit_together(database_url: str, alert_env) -> No
             reason="x",
             dedup_key="k-rolled-back",
         )
-        assert {d.channel for d in outbox.flag_deliveries(session, flag.id)} == {
+        assert {d.channel for d in alert_outbox.flag_deliveries(session, flag.id)} == {
             "webhook",
             "email",
         }
@@ -223,14 +223,14 @@ def test_a_dead_channel_is_given_up_after_the_last_try(
     flag_id = _flag(database_url, "high", "high_craving")
     now = utcnow()
     worker = _worker(database_url)
-    for _ in range(outbox.MAX_ATTEMPTS + 3):
+    for _ in range(alert_outbox.MAX_ATTEMPTS + 3):
         worker.run_once(now)
         now += timedelta(minutes=11)
     webhook = next(d for d in _deliveries(database_url, flag_id) if d.channel == "webhook")
     assert webhook.status == "failed"
-    assert webhook.attempts == outbox.MAX_ATTEMPTS
+    assert webhook.attempts == alert_outbox.MAX_ATTEMPTS
     assert webhook.last_error == "HTTP 500"
-    assert len(receiver.received) == outbox.MAX_ATTEMPTS
+    assert len(receiver.received) == alert_outbox.MAX_ATTEMPTS
 
 
 def test_unacknowledged_urgent_flag_is_alerted_again(
@@ -263,11 +263,11 @@ def test_repeats_stop_after_the_last_round(
     flag_id = _flag(database_url)
     now = utcnow()
     worker = _worker(database_url)
-    for _ in range(outbox.MAX_ROUNDS + 3):
+    for _ in range(alert_outbox.MAX_ROUNDS + 3):
         worker.run_once(now)
         now += timedelta(minutes=11)
     assert len([r for r in receiver.acknowledged if r.json["flag_id"] == flag_id]) == (
-        outbox.MAX_ROUNDS
+        alert_outbox.MAX_ROUNDS
     )
 
 
@@ -287,7 +287,7 @@ def test_two_workers_never_take_the_same_delivery(database_url: str, alert_env) 
         try:
             while True:
                 with factory() as session, session.begin():
-                    row = outbox.claim_next(session, now, owner)
+                    row = alert_outbox.claim_next(session, now, owner)
                     if row is None:
                         return
                     taken.append(row.id)
@@ -303,10 +303,10 @@ def test_two_workers_never_take_the_same_delivery(database_url: str, alert_env) 
     assert len(taken) == 6 and len(set(taken)) == 6
     # leased: nobody takes them again until the lease runs out (the worker died)
     with factory() as session, session.begin():
-        assert outbox.claim_next(session, now, "late") is None
+        assert alert_outbox.claim_next(session, now, "late") is None
     with factory() as session, session.begin():
-        lease_over = now + timedelta(seconds=outbox.LEASE_SECONDS)
-        assert outbox.claim_next(session, lease_over, "late") is not None
+        lease_over = now + timedelta(seconds=alert_outbox.LEASE_SECONDS)
+        assert alert_outbox.claim_next(session, lease_over, "late") is not None
 
 
 def test_a_slow_worker_whose_lease_ran_out_does_not_overwrite_the_new_owner(
@@ -316,21 +316,24 @@ def test_a_slow_worker_whose_lease_ran_out_does_not_overwrite_the_new_owner(
     factory = get_sessionmaker(database_url)
     now = utcnow()
     with factory() as session, session.begin():
-        first = outbox.claim_next(session, now, "slow", channel="webhook")
-    later = now + timedelta(seconds=outbox.LEASE_SECONDS + 1)
+        first = alert_outbox.claim_next(session, now, "slow", channel="webhook")
+    later = now + timedelta(seconds=alert_outbox.LEASE_SECONDS + 1)
     with factory() as session, session.begin():
-        second = outbox.claim_next(session, later, "fresh", channel="webhook")
+        second = alert_outbox.claim_next(session, later, "fresh", channel="webhook")
     assert second.id == first.id and second.attempts == 2
     with factory() as session, session.begin():
         # the slow worker's failure arrives late: it no longer owns the row
-        assert outbox.record_failure(session, first.id, "slow", "timed out", later) == "pending"
+        assert (
+            alert_outbox.record_failure(session, first.id, "slow", "timed out", later) == "pending"
+        )
     with factory() as session, session.begin():
-        outbox.record_sent(session, second.id, later)
+        alert_outbox.record_sent(session, second.id, later)
     with factory() as session, session.begin():
         # and once acknowledged, nothing sends it again
-        assert outbox.record_failure(session, first.id, "slow", "timed out", later) == "sent"
+        assert alert_outbox.record_failure(session, first.id, "slow", "timed out", later) == "sent"
         assert (
-            outbox.claim_next(session, later + timedelta(hours=1), "any", channel="webhook") is None
+            alert_outbox.claim_next(session, later + timedelta(hours=1), "any", channel="webhook")
+            is None
         )
     webhook = next(d for d in _deliveries(database_url, flag_id) if d.channel == "webhook")
     assert webhook.status == "sent" and webhook.last_error is None
@@ -360,7 +363,7 @@ def test_a_repeat_is_cancelled_when_staff_acknowledge_first(
     worker = _worker(database_url)
     worker.run_once(start)
     with get_sessionmaker(database_url)() as session, session.begin():
-        outbox.schedule_repeats(session, start + timedelta(minutes=11))
+        alert_outbox.schedule_repeats(session, start + timedelta(minutes=11))
         session.get(Flag, flag_id).status = "acknowledged"
     worker.run_once(start + timedelta(minutes=11))
     rounds = {(d.channel, d.round): d.status for d in _deliveries(database_url, flag_id)}
@@ -439,7 +442,7 @@ def test_worker_killed_mid_send_loses_nothing(
     receiver.start()
     worker = _worker(database_url)
     assert worker.run_once(utcnow())["alerts_sent"] == 0  # still leased by the dead worker
-    worker.run_once(utcnow() + timedelta(seconds=outbox.LEASE_SECONDS + 1))
+    worker.run_once(utcnow() + timedelta(seconds=alert_outbox.LEASE_SECONDS + 1))
     assert [r.json["flag_id"] for r in receiver.acknowledged] == [flag_id]
     assert {d.status for d in _deliveries(database_url, flag_id)} == {"sent"}
     assert len([m for m in smtp.messages if f"#{flag_id} " in m["Subject"]]) == 1
@@ -451,11 +454,11 @@ def test_alert_health_and_flag_states(database_url: str, alert_env, receiver) ->
     worker = _worker(database_url)
     worker.run_once()
     with get_sessionmaker(database_url)() as session:
-        states = outbox.flag_alert_states(session, [failing])
+        states = alert_outbox.flag_alert_states(session, [failing])
         assert states[failing].summary == "retrying"
         assert states[failing].channels["email"].status == "sent"
-        health = {h.channel: h for h in outbox.channel_health(session, get_settings().alerts)}
-        assert outbox.last_beat(session, "worker") is not None
+        health = {h.channel: h for h in alert_outbox.channel_health(session, get_settings().alerts)}
+        assert alert_outbox.last_beat(session, "worker") is not None
     assert health["webhook"].configured and health["webhook"].target == "127.0.0.1"
     assert health["webhook"].last_error == "HTTP 503" and health["webhook"].waiting == 1
     assert "secret-path-token" not in repr(health)
@@ -463,7 +466,7 @@ def test_alert_health_and_flag_states(database_url: str, alert_env, receiver) ->
 
 
 def test_retry_delay_doubles_up_to_ten_minutes() -> None:
-    assert [outbox.retry_delay(n).total_seconds() for n in (1, 2, 3, 4, 8, 12)] == [
+    assert [alert_outbox.retry_delay(n).total_seconds() for n in (1, 2, 3, 4, 8, 12)] == [
         5,
         10,
         20,

@@ -33,9 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import waitress
 
+    from bot.apps import url_host
     from bot.apps.staff import create_app
     from bot.db.migrate import upgrade
-    from bot.ops.stack import url_host
 
     # INFO, never DEBUG: nothing below logs request bodies, and waitress logs no access lines.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

@@ -13,8 +13,8 @@ from flask import Blueprint, render_template
 
 from bot.apps.staff.auth import role_required
 from bot.apps.staff.unit_of_work import audit, transaction
+from bot.db.alert_outbox import MAX_ATTEMPTS, MAX_ROUNDS, WORKER_NAME, channel_health, last_beat
 from bot.db.models import utcnow
-from bot.notify.outbox import MAX_ATTEMPTS, MAX_ROUNDS, WORKER_NAME, channel_health, last_beat
 from bot.settings import get_settings
 
 bp = Blueprint("alert_health", __name__, url_prefix="/alerts")

@@ -10,12 +10,12 @@ from flask_login import current_user, login_required
 
 from bot.apps.staff.transcript_views import read_events, tracker_store, turns
 from bot.apps.staff.unit_of_work import audit, transaction
+from bot.db.alert_outbox import flag_alert_states, flag_deliveries
 from bot.db.audit import audit_trail
 from bot.db.flags import UNRESOLVED, acknowledge_flag, flag_queue, resolve_flag, severity_counts
 from bot.db.models import FLAG_KINDS, FLAG_SEVERITIES, FLAG_STATUSES, Assessment, Flag, Participant
 from bot.db.rows import ChangeRefused
 from bot.log import log_failure
-from bot.notify.outbox import flag_alert_states, flag_deliveries
 
 bp = Blueprint("flags", __name__)
 logger = logging.getLogger(__name__)

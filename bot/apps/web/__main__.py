@@ -17,9 +17,9 @@ import threading
 from aiohttp import web
 from waitress.server import create_server
 
+from bot.apps import url_host
 from bot.apps.web import WIDGET_BUNDLE, create_app, widget_installed
 from bot.apps.web.proxy import MAX_PAGE_BODY, create_proxy
-from bot.ops.stack import url_host
 
 LOOPBACK = "127.0.0.1"
 

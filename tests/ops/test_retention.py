@@ -19,8 +19,8 @@ from bot.db.assessments import save_assessment
 from bot.db.flags import open_flag
 from bot.db.migrate import upgrade
 from bot.db.models import Assessment, Flag
-from bot.db.retention import purge
 from bot.ops.cli import main
+from bot.ops.retention import purge
 from bot.rasa.tracker_store import SettingsSQLTrackerStore
 from bot.settings import get_settings
 

@@ -10,11 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db.flags import open_flag
-from bot.db.models import (
-    Assessment,
-    Flag,
-    utcnow,
-)
+from bot.db.models import Assessment, Flag, utcnow
 from bot.db.rows import ChangeRefused, add_once
 
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db.models import (
-    AuditEntry,
-)
+from bot.db.models import AuditEntry
 
 
 def record_audit(

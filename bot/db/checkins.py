@@ -8,10 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db.models import (
-    CheckIn,
-    utcnow,
-)
+from bot.db.models import CheckIn, utcnow
 from bot.db.rows import add_once
 
 

@@ -7,12 +7,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from bot.db.alert_outbox import enqueue_alerts
-from bot.db.models import (
-    FLAG_KINDS,
-    FLAG_SEVERITIES,
-    Flag,
-    utcnow,
-)
+from bot.db.models import FLAG_KINDS, FLAG_SEVERITIES, Flag, utcnow
 from bot.db.rows import ChangeRefused, add_once
 
 _SEVERITY_ORDER = case({s: i for i, s in enumerate(FLAG_SEVERITIES)}, value=Flag.severity)

@@ -17,12 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from bot.db.models import (
-    CheckIn,
-    MailLink,
-    Participant,
-    utcnow,
-)
+from bot.db.models import CheckIn, MailLink, Participant, utcnow
 from bot.settings import get_settings
 
 TOKEN_BYTES = 32

@@ -10,11 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.db.engine import savepoint
-from bot.db.models import (
-    Assessment,
-    CheckIn,
-    Flag,
-)
+from bot.db.models import Assessment, CheckIn, Flag
 
 
 def by_dedup_key(session: Session, model: type[Flag | Assessment | CheckIn], key: str):  # noqa: ANN202

@@ -13,8 +13,8 @@ gets the crisis reply and an urgent flag on the worrying message, as a crisis me
 gets a short thank-you, and a form picks up its question again. Where DIET's intent would misread
 an answer about safety, this policy reads it instead: an unsure reply to the question ("I don't
 know", "maybe") counts as yes and gets the same reply step by step, and a reply to the crisis
-reply's "Are you safe right now?" is read by bot/answers.parse_safe_now ("not sure" is not safe;
-an unclear reply gets that question once more).
+reply's "Are you safe right now?" is read by bot.domain.form_answers.parse_safe_now ("not sure"
+is not safe; an unclear reply gets that question once more).
 
 The question carries no crisis numbers and opens no flag: a look-alike is not escalated, and a
 crisis caught this way still counts as missed at the first turn (bench/safety.py reports both).
@@ -163,10 +163,10 @@ def unsure_yes_next(tracker: DialogueStateTracker, events: Events) -> str | None
 
 def safe_now_step(tracker: DialogueStateTracker, events: Events) -> str | None:
     """The reply to the latest message when it answers "Are you safe right now?", read by
-    bot/answers.parse_safe_now instead of DIET's intent ("not sure" and "ok no" are not safe,
-    "I'm fine" is safe); an unclear reply gets the question once more, and a second unclear one
-    the not-safe reply; None when it was not asked, or for a crisis message (the crisis rules
-    take it)."""
+    bot.domain.form_answers.parse_safe_now instead of DIET's intent ("not sure" and "ok no" are
+    not safe, "I'm fine" is safe); an unclear reply gets the question once more, and a second
+    unclear one the not-safe reply; None when it was not asked, or for a crisis message (the
+    crisis rules take it)."""
     latest = tracker.latest_message
     if latest is None or (latest.intent or {}).get("name") == CRISIS_INTENT:
         return None

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 
 import pytest
@@ -15,6 +16,20 @@ from hypothesis import strategies as st
 from tests.conftest import Chat
 from tests.fuzz.conftest import FUZZ
 from tests.fuzz.strategies import chat_bodies, json_values, metadata, odd_text
+
+REQUEST_TIMEOUT = 60  # seconds, for each of the widget's HTTP requests
+
+
+class ProblemLog(logging.Handler):
+    """Keeps what python-engineio logs at WARNING and above (never message text: it logs
+    transport events)."""
+
+    def __init__(self, into: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append(f"engineio: {record.getMessage()}"[:300])
 
 
 def still_answers(stack) -> None:
@@ -54,15 +69,31 @@ def test_rest_channel_answers_after_the_fuzz(stack) -> None:
 
 class Widget:
     """A socket.io client like the website's widget (long-polling: the pinned aiohttp is too
-    old for python-engineio's websocket client; the server side is the same channel)."""
+    old for python-engineio's websocket client; the server side is the same channel).
+
+    Like a browser, it gives the server a minute per request: python-engineio's own default, 5 s,
+    drops the connection whenever the server, busy with a 2,000-character message on a loaded
+    machine, takes longer to acknowledge a POST. Why it lost the connection, if it did, is kept
+    in `problems` for the failure message."""
 
     def __init__(self, stack) -> None:
         self.stack = stack
-        self.client = socketio.Client(reconnection=False)
+        self.problems: list[str] = []
+        engineio_log = logging.getLogger(f"{__name__}.engineio.{id(self)}")
+        engineio_log.addHandler(ProblemLog(self.problems))
+        engineio_log.setLevel(logging.WARNING)
+        engineio_log.propagate = False
+        self.client = socketio.Client(
+            reconnection=False, request_timeout=REQUEST_TIMEOUT, engineio_logger=engineio_log
+        )
         self.replies: list[object] = []
         self.confirmed: list[object] = []
         self.client.on("bot_uttered", self.replies.append)
         self.client.on("session_confirm", self.confirmed.append)
+        self.client.on("disconnect", self.disconnected)
+
+    def disconnected(self, reason: object = None) -> None:
+        self.problems.append(f"disconnected ({reason})")
 
     def connect(self) -> None:
         origin = self.stack.extra_env["IOP_WEBSITE_URL"]
@@ -117,12 +148,13 @@ socket_events = st.one_of(
 @given(event=socket_events)
 def test_socketio_channel_stays_up_on_any_event(stack, widget: Widget, event: tuple) -> None:
     name, data = event
+    assert widget.client.connected, ("before", widget.problems)
     widget.emit(name, data)
-    assert widget.client.connected, (name, json.dumps(data, default=str)[:200])
+    assert widget.client.connected, (name, json.dumps(data, default=str)[:200], widget.problems)
 
 
 def test_socketio_channel_answers_after_the_fuzz(stack, widget: Widget) -> None:
-    assert widget.client.connected
+    assert widget.client.connected, widget.problems
     fresh = Widget(stack)  # a new visitor: the server serves on after the fuzzed socket
     fresh.connect()
     try:

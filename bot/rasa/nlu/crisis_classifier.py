@@ -55,7 +55,7 @@ from bot.settings import REPO_ROOT
 
 logger = logging.getLogger(__name__)
 
-CORPUS_FILE = REPO_ROOT / "data" / "crisis" / "crisis_corpus.yml"
+CORPUS_FILE = "data/crisis/crisis_corpus.yml"  # relative to the repository root
 # Below this, DIET's next guess after a withdrawn crisis is not trusted (as FallbackClassifier).
 FALLBACK_CONFIDENCE = 0.5
 MODEL_FILE = "crisis_classifier.skops"
@@ -343,7 +343,7 @@ class CrisisClassifier(GraphComponent, IntentClassifier):
         (bot/rasa/nlu/encoders.py); `embedding_weight` and `gamma`: the RBF kernel's weight of the
         embedding distance against the n-gram distances, and its width (CrisisModel.fit)."""
         return {
-            "corpora": [str(CORPUS_FILE)],
+            "corpora": [CORPUS_FILE],
             "threshold": 0.5,
             "long_threshold": None,
             "long_chars": 200,

@@ -25,7 +25,9 @@ from bot.settings import REPO_ROOT
 
 logger = logging.getLogger(__name__)
 
-PATTERNS_FILE = REPO_ROOT / "data" / "crisis" / "crisis_patterns.yml"
+# Relative to the repository root, wherever it is: a model trained in one clone or image serves
+# in another (an absolute path would be stored in the model with its defaults).
+PATTERNS_FILE = "data/crisis/crisis_patterns.yml"
 CRISIS_INTENT = "crisis"
 # Where the match is recorded on the parse result, for actions (and staff) to see which rule fired.
 MATCH_KEY = "crisis_match"
@@ -104,7 +106,7 @@ class CrisisRules:
         return keys
 
     @classmethod
-    def from_file(cls, path: Path = PATTERNS_FILE) -> CrisisRules:
+    def from_file(cls, path: Path) -> CrisisRules:
         """Compile the rules in a patterns file."""
         return cls(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
 
@@ -198,9 +200,10 @@ def _past_tense(span: Span, clause: Span) -> bool:
 
 
 @lru_cache(maxsize=4)
-def load_rules(path: str = str(PATTERNS_FILE)) -> CrisisRules:
-    """The compiled rules of a patterns file, compiled once per process."""
-    return CrisisRules.from_file(Path(path))
+def load_rules(path: str = PATTERNS_FILE) -> CrisisRules:
+    """The compiled rules of a patterns file (relative to the repository root, or absolute),
+    compiled once per process."""
+    return CrisisRules.from_file(REPO_ROOT / path)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -214,10 +217,10 @@ class CrisisMatcher(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """`patterns`: path of the patterns file (default: next to this module);
+        """`patterns`: path of the patterns file, relative to the repository root or absolute;
         `mention_floor`: the crisis classifier's score below which a rule that only names an
         event (a category's `mentions`) does not escalate."""
-        return {"patterns": str(PATTERNS_FILE), "mention_floor": 0.4}
+        return {"patterns": PATTERNS_FILE, "mention_floor": 0.4}
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._rules = load_rules(str(config.get("patterns") or PATTERNS_FILE))

@@ -24,6 +24,7 @@ from bot.rasa.nlu.crisis_classifier import (
 )
 from bot.rasa.nlu.crisis_matcher import set_crisis
 from bot.rasa.nlu.encoders import load_encoder
+from bot.settings import REPO_ROOT
 from tests.conftest import run_async
 
 
@@ -68,7 +69,7 @@ def test_training_texts_label_crisis_over_benign_and_merge_corpora(tmp_path: Pat
 
 
 def test_shipped_corpus_has_every_crisis_kind_and_many_look_alikes() -> None:
-    crisis, benign = load_labelled(CORPUS_FILE)
+    crisis, benign = load_labelled(REPO_ROOT / CORPUS_FILE)
     kinds = {kind for _, kind in crisis}
     assert kinds == {
         "suicidal",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import spacy
 import yaml
@@ -972,3 +974,17 @@ def test_component_defers_a_mention_only_below_the_floor(tmp_path) -> None:
     assert low.get("intent")["name"] == "faq" and low.get("crisis_match") is None
     assert unsure.get("intent")["name"] == "crisis"  # the rule lowers the bar, it is not vetoed
     assert unscored.get("crisis_match")["category"] == "withdrawal"
+
+
+def test_default_paths_are_relative_to_the_repository() -> None:
+    """A model stores its components' configs with their defaults: an absolute path would tie a
+    model to the clone or image it was trained in (the Docker image serves a model trained
+    elsewhere)."""
+    from bot.rasa.nlu.crisis_classifier import CrisisClassifier
+    from bot.rasa.nlu.crisis_matcher import CrisisMatcher
+
+    patterns = CrisisMatcher.get_default_config()["patterns"]
+    corpora = CrisisClassifier.get_default_config()["corpora"]
+    assert not Path(patterns).is_absolute() and (REPO_ROOT / patterns).is_file()
+    assert all(not Path(c).is_absolute() and (REPO_ROOT / c).is_file() for c in corpora)
+    assert CrisisMatcher({"patterns": patterns})._rules is load_rules(patterns)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 
 import pytest
@@ -71,10 +72,10 @@ class Widget:
     """A socket.io client like the website's widget (long-polling: the pinned aiohttp is too
     old for python-engineio's websocket client; the server side is the same channel).
 
-    Like a browser, it gives the server a minute per request: python-engineio's own default, 5 s,
-    drops the connection whenever the server, busy with a 2,000-character message on a loaded
-    machine, takes longer to acknowledge a POST. Why it lost the connection, if it did, is kept
-    in `problems` for the failure message."""
+    Like a browser, it gives the server a minute per request (python-engineio's own default, 5 s,
+    drops the connection whenever a loaded machine takes longer to answer a POST), and it sends
+    one event at a time. Why it lost the connection, if it did, is kept in `problems` for the
+    failure message."""
 
     def __init__(self, stack) -> None:
         self.stack = stack
@@ -102,7 +103,13 @@ class Widget:
         )
 
     def emit(self, event: str, data: object) -> None:
+        """Send one event and wait until it has been posted, as a person's widget sends one
+        message at a time: events queued faster than the server takes them would go out in one
+        ever larger POST, and one over the server's 1 MB body limit ends the connection."""
         self.client.emit(event, data)
+        deadline = time.monotonic() + REQUEST_TIMEOUT
+        while self.client.eio.queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.005)
 
     def wait(self, seconds: float) -> None:
         self.client.sleep(seconds)

@@ -52,7 +52,9 @@ train: install
 	scripts/train.sh
 
 test-unit: install
-	$(PY) -m pytest -q tests/domain tests/db tests/notify tests/actions
+	$(PY) -m pytest -q tests/domain tests/db tests/notify tests/rasa tests/ops tests/actions \
+		tests/apps/test_action_server.py tests/apps/test_web_proxy.py tests/test_settings.py \
+		tests/test_layers.py
 
 test: lint validate train browser web nginx
 	$(PY) -m pytest -q --junitxml=test-artifacts/junit.xml

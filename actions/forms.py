@@ -43,8 +43,7 @@ RESTART_CONFIDENCE = 0.8
 # shares a word ("old enough") comes lower and is read as an answer. "Stop" is confirmed anyway.
 STOP_CONFIDENCE = 0.75
 PLAIN_ANSWER_WORDS = 3
-# Set by bot/rasa/nlu/crisis_matcher.py when a crisis rule (not a classifier) recognised the
-# message.
+# Set by bot/rasa/nlu/crisis_matcher.py when a crisis rule, not a classifier, matched.
 CRISIS_MATCH_KEY = "crisis_match"
 STOP_INTENTS = frozenset({"stop", "request_data_deletion"})
 STOP_WORDS = frozenset({"stop", "quit", "cancel", "exit", "end", "stop it", "i want to stop"})

@@ -39,10 +39,9 @@ def crisis_flag_reason(latest_message: dict[str, Any]) -> str:
 
 def answered_safety_check(tracker: Tracker) -> dict[str, Any] | None:
     """When the latest message says yes to the safety question (bot/rasa/policies.py), the message
-    that prompted the question: its parse data as the NLU saw it, with its id and metadata; for
-    a question carried over from an expired session (actions/session_actions.py), its id and score
-    from
-    the slot; {} when it is not known (the flag then points at the yes). None for any other
+    that prompted the question: its parse data as the NLU saw it, with its id and metadata; for a
+    question carried over from an expired session (actions/session_actions.py), its id and score
+    from the slot; {} when it is not known (the flag then points at the yes). None for any other
     message."""
     message = tracker.latest_message or {}
     intent = (message.get("intent") or {}).get("name")

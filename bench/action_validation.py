@@ -1,5 +1,5 @@
 """Time of the Rasa server's check of one action server answer: Rasa's own method against
-bot/rasa/patches/speedups.py's (the figure docs/evaluation.md and rasa_speedups quote). Prints
+bot/rasa/patches/speedups.py's (the figure docs/evaluation.md and speedups.py quote). Prints
 figures only.
 
     .venv/bin/python bench/action_validation.py [--calls 200]

@@ -1,15 +1,14 @@
 """Leave-one-set-out estimate of the crisis layers on the labelled sets they now train on.
 
 The crisis classifier (bot/rasa/nlu/crisis_classifier.py) trains on the NLU data, its corpora and
-the
-safety sets that were once measured blind (config.yml lists them). Their figures in
-bench/safety.py are therefore training figures. This script retrains the classifier once per
-set without that set and scores the set with it, together with the spaCy rule layer, as the
-pipeline decides: a rule match escalates, unless it laughs at itself ("lol") and the classifier
-sees no crisis, or it only names an event ("OD'd") and the classifier scores the message below
-CrisisMatcher's `mention_floor`; otherwise the classifier's score against the threshold. It
-does not run DIET, which no longer decides `crisis`. Prints figures only; about a minute per
-set on 2 cores (each text is embedded once).
+the safety sets that were once measured blind (config.yml lists them). Their figures in
+bench/safety.py are therefore training figures. This script retrains the classifier once per set
+without that set and scores the set with it, together with the spaCy rule layer, as the pipeline
+decides: a rule match escalates, unless it laughs at itself ("lol") and the classifier sees no
+crisis, or it only names an event ("OD'd") and the classifier scores the message below
+CrisisMatcher's `mention_floor`; otherwise the classifier's score against the threshold. It does not
+run DIET, which no longer decides `crisis`. Prints figures only; about a minute per set on 2 cores
+(each text is embedded once).
 
     .venv/bin/python bench/crisis_cv.py [--sets dev,blind2,crisis_corpus_voices] [--misses]
         [--sweep] [--encoders mpnet,minilm] [--kernel 3,0.5,4]

@@ -8,10 +8,11 @@ that do not escalate but score at the safety question's floor (config.yml's
 about safety, a second chance for a missed crisis and a question, not an alarm, for a
 look-alike. Prints figures only.
 
-Sets (data/crisis/written/): `messages`, `dev`, `heldout` and `blind` to `blind4` were each written
-blind, measured, then tuned on; they are now training data of the crisis classifier, so their
-figures here are training figures (bench/crisis_cv.py gives leave-one-set-out estimates).
-`blind5` and `blind8` to `blind13` are never trained or tuned on: they are the honest figures.
+Sets (trained on: data/crisis/written/; held out: heldout/safety/): `messages`, `dev`, `heldout` and
+`blind` to `blind4` were each written blind, measured, then tuned on; they are now training data of
+the crisis classifier, so their figures here are training figures (bench/crisis_cv.py gives
+leave-one-set-out estimates). `blind5` and `blind8` to `blind13` are never trained or tuned on: they
+are the honest figures.
 
 `--calibration` prints, per band of the classifier's score, how many crisis messages and
 look-alikes fall in it and the likelihood ratio (the band's share of the crises over its share
@@ -23,11 +24,10 @@ the classifier called a crisis and that answers the question), and prints recall
 question and the crises a form would take as its answer.
 
 `--real heldout|calibration|train` measures on real people's words instead
-(bot/rasa/nlu/real_data.py:
-posts read one by one as crisis, distress or ordinary, and off-topic questions), per source, per
-label and per length: escalated (the full crisis reply), asked (the safety question), either.
-Thresholds are chosen on `calibration` (with `--calibration` for the score bands); `heldout`
-(heldout/real/) is never trained or tuned on.
+(bot/rasa/nlu/real_data.py: posts read one by one as crisis, distress or ordinary, and off-topic
+questions), per source, per label and per length: escalated (the full crisis reply), asked (the
+safety question), either. Thresholds are chosen on `calibration` (with `--calibration` for the score
+bands); `heldout` (heldout/real/) is never trained or tuned on.
 
     .venv/bin/python bench/safety.py [--model models/iop.tar.gz]
         [--set messages|dev|heldout|blind|blind2|...|blind13[,another,...]]

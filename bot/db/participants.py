@@ -1,4 +1,4 @@
-"""Enrolled participants and their personal check-in links.
+"""Enrolled participants, their personal check-in links, and the staff app's summary of them.
 
 A participant's token is a long random secret (256 bits) shown once, in the link; the database
 keeps only its SHA-256 (a slow password hash buys nothing for random secrets of this size).

@@ -1,7 +1,6 @@
-"""The pre-assessment's questions: their order, which ones apply, how each answer is read, why
-each is asked, and the plain-language result. Pure; the Rasa form (actions/assessment_form.py) asks
-them one at a time and `recommend_level_of_care` (bot/domain/screening.py) decides the level of
-care.
+"""The pre-assessment's questions: their order, which ones apply, how each answer is read, why each
+is asked, and the plain-language result. Pure; the Rasa form (actions/assessment_form.py) asks them
+one at a time and `recommend_level_of_care` (bot/domain/screening.py) decides the level of care.
 """
 
 from __future__ import annotations

@@ -8,8 +8,7 @@ server and a single action server would (5005 and 5055 by default):
 
 - the Rasa port: `/socket.io/` sticky by client address (the website's proxy puts the browser's
   address in X-Forwarded-For, bot/apps/web/proxy.py; long polling needs every request of a session
-  on
-  the server that opened it), everything else (the REST channel) to the next server in turn;
+  on the server that opened it), everything else (the REST channel) to the next server in turn;
 - the action port: round robin over the action servers, which share nothing but the database
   and the spool (bot/db/spool.py, exactly-once by dedup key).
 

@@ -32,8 +32,7 @@ SERVICE_ENV = {
 }
 LOOPBACK = "127.0.0.1"
 # The website's front server (bot/apps/web/proxy.py) forwards the chat socket to Rasa and appends
-# the
-# browser's address to X-Forwarded-For: one proxy the socket.io channel trusts
+# the browser's address to X-Forwarded-For: one proxy the socket.io channel trusts
 # (bot/rasa/channels.py).
 CHAT_PROXIES_ENV = "IOP_CHAT_TRUSTED_PROXIES"
 
@@ -157,8 +156,7 @@ class Stack:
     action_port: int = 5055
     replicas: int = 1
     # The staff app (`python -m bot.apps.staff`) and the website (`python -m bot.apps.web`) start
-    # only
-    # when they have a port; each answers GET /healthz with 200 once it is ready.
+    # only when they have a port; each answers GET /healthz with 200 once it is ready.
     staff_port: int | None = None
     web_port: int | None = None
     # The alert and reminder worker (`python -m bot worker`).

@@ -80,7 +80,7 @@ SHORTCUT = re.compile(r"/([a-z_]{1,64})")
 @functools.cache
 def allowed_shortcuts() -> frozenset[str]:
     """The button payloads in domain.yml's responses that are intents, the website's opening
-    payloads (bot/web), and Rasa's /restart."""
+    payloads (bot/apps/web), and Rasa's /restart."""
     domain = yaml.safe_load((REPO_ROOT / "domain.yml").read_text(encoding="utf-8")) or {}
     payloads = {"/greet", "/start_checkin", "/restart"}
     for variants in (domain.get("responses") or {}).values():

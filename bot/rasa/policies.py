@@ -72,8 +72,8 @@ def configured_floor() -> float:
 
 def recent_events(tracker: DialogueStateTracker, every: int) -> list[dict[str, Any]]:
     """The standing events of the last few user messages, as dicts (bot/domain/safety_check.py):
-    enough
-    for the readings and for the last `every` messages, not the whole conversation every turn."""
+    enough for the readings and for the last `every` messages, not the whole conversation every
+    turn."""
     events = list(tracker.events)
     turns = max(safety_check.TURNS_READ, every)
     start = safety_check.start_of_recent(events, turns, kind=lambda event: event.type_name)

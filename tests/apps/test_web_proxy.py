@@ -354,7 +354,7 @@ def test_pages_keep_their_host_query_and_headers() -> None:
 
 
 @pytest.mark.parametrize("argv", [[], ["--host", "127.0.0.1"]], ids=["default", "explicit"])
-def test_python_m_bot_web_serves_pages_and_socket_without_logging_request_lines(
+def test_python_m_bot_apps_web_serves_pages_and_socket_without_logging_request_lines(
     argv: list[str], tmp_path: Path
 ) -> None:
     if not widget_installed():

@@ -264,8 +264,7 @@ def listen_address(container: dict[str, Any]) -> tuple[str, int]:
 
 def module_arguments(command: list[str]) -> Any:
     """A `python -m bot.apps.staff|bot.apps.web ...` command's arguments, read by the module's own
-    parser
-    (argparse exits on an unknown option: a failure here)."""
+    parser (argparse exits on an unknown option: a failure here)."""
     module = importlib.import_module(f"{role(command)}.__main__")
     try:
         return module.parse_args(command[command.index("-m") + 2 :])
@@ -1050,7 +1049,7 @@ def test_dockerfile_installs_the_environment_as_make_install_does() -> None:
     venv = Path(spacy["model"]).parts[0]
     assert f"python -m venv {venv}" in runs
     assert dockerfile_env()["PATH"].startswith(f"{dockerfile_workdir()}/{venv}/bin:")
-    # the widget's bundle, where the website serves it from (bot/web: WIDGET_BUNDLE)
+    # the widget's bundle, where the website serves it from (bot/apps/web: WIDGET_BUNDLE)
     from bot.apps.web import WIDGET_BUNDLE
 
     bundle = f"{dockerfile_workdir()}/{WIDGET_BUNDLE.relative_to(REPO_ROOT).as_posix()}"

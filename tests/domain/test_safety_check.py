@@ -1,5 +1,4 @@
-"""What a reply answers after the direct safety question (bot/domain/safety_check.py), on event
-dicts."""
+"""Reading a reply to the direct safety question from event dicts (bot/domain/safety_check.py)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """The production profile for real (`make run-production`, bot/ops/stack.py with replicas=2): two
-Rasa
-servers and two action servers behind nginx, conversations and records on PostgreSQL, the
+Rasa servers and two action servers behind nginx, conversations and records on PostgreSQL, the
 conversation locks in Redis, the website in front.
 
 - a check-in whose messages alternate between the two Rasa servers keeps its form state and is

@@ -1,5 +1,4 @@
-"""The parse queue (bot/rasa/patches/parse_queue.py): one parse at a time off the event loop,
-cheapest first."""
+"""bot/rasa/patches/parse_queue.py: one parse at a time off the event loop, cheapest first."""
 
 from __future__ import annotations
 

@@ -278,8 +278,7 @@ def test_no_or_a_question_is_not_taken_for_an_unsure_yes(
 
 def test_a_carried_question_does_not_hold_back_a_new_one() -> None:
     # actions/session_actions.py marks the question it carries into a new session; a worrying
-    # message
-    # in that session is still asked about.
+    # message in that session is still asked about.
     carried = [
         ActionExecuted("action_session_start"),
         SessionStarted(),

@@ -1,5 +1,4 @@
-"""The Rasa server's check of action server answers (bot/rasa/patches/speedups.py) decides as
-Rasa's."""
+"""bot/rasa/patches/speedups.py checks the action server's answers as Rasa does."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 /* Starts the rasa-webchat widget on the landing page and the participants' check-in page.
-   Settings come from the page (#iop-widget-config, filled by bot/web from content/clinic.yml). */
+   Settings come from the page (#iop-widget-config, filled by bot/apps/web from content/clinic.yml). */
 (function () {
   "use strict";
 

@@ -168,8 +168,7 @@ def create_proxy(site_url: str, rasa_url: str, website_url: str | None = None) -
     website_url = website_url or get_settings().website_url
     site_parts = urlsplit(website_url)
     https = site_parts.scheme.lower() == "https"
-    # What Rasa's origin check admits (bot/rasa/channels.py website_origins, IOP_WEBSITE_URL's
-    # origin)
+    # What Rasa's origin check admits: IOP_WEBSITE_URL's origin (bot/rasa/channels.py)
     rasa_origin = f"{site_parts.scheme}://{site_parts.netloc}".lower()
     names = website_host_names(website_url)
     site_base = site_url.rstrip("/")

@@ -79,7 +79,8 @@ def load_labelled(path: Path) -> tuple[list[tuple[str, str]], list[str]]:
     """(crisis (text, kind) pairs, benign texts) of a labelled file.
 
     Crisis messages come as {kind: [text, ...]} or as [{text, kind}, ...]; benign ones as
-    [text, ...] or [{text}, ...]. The corpus and the safety sets (data/crisis/written/) share it.
+    [text, ...] or [{text}, ...]. The corpora and the safety sets (data/crisis/, heldout/safety/)
+    share it.
     """
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     crisis_part = data.get("crisis") or {}
@@ -102,8 +103,8 @@ def training_texts(
 ) -> tuple[list[str], np.ndarray]:
     """Texts and 0/1 labels: NLU examples by whether their intent is `crisis`, then the corpora,
     then the training part of the real people's words in directory `real`
-    (bot/rasa/nlu/real_data.py:
-    rows by their human label, distress counting as no crisis; off-topic questions).
+    (bot/rasa/nlu/real_data.py: rows by their human label, distress counting as no crisis; off-topic
+    questions).
 
     A text found with both labels keeps the crisis one (a miss costs more than a false alarm).
     """

@@ -6,8 +6,7 @@ model's tokenizer.json runs in Hugging Face `tokenizers`; the encoder layers run
 from an ONNX graph that `onnx_graph()` builds from the weights and saves in the venv once
 (`python -m bot.rasa.nlu.encoders`, run by make install, does it for the encoders config.yml uses).
 Embeddings, the attention bias and mean pooling stay in numpy. tests/rasa/nlu/test_encoders.py
-checks
-the vectors against sentence-transformers' own (PyTorch) for the same sentences.
+checks the vectors against sentence-transformers' own (PyTorch) for the same sentences.
 
     encoder = load_encoder("mpnet")
     vectors = encoder.encode(["I want to die", "dying to know"])  # (2, 768), unit length

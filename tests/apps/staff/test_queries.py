@@ -1,4 +1,5 @@
-"""The staff app's queries on SQLite and PostgreSQL."""
+"""The queries the staff app uses (bot/db/: flags, assessments, audit, participants), on SQLite and
+PostgreSQL, with the staff tests' fixtures."""
 
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ def test_main_serves_on_the_host_given(
 
 
 @pytest.mark.parametrize("argv", [[], ["--host", "127.0.0.1"]], ids=["default", "explicit"])
-def test_python_m_bot_staff_listens_on_loopback_only(
+def test_python_m_bot_apps_staff_listens_on_loopback_only(
     argv: list[str], db_url: str, tmp_path: Path
 ) -> None:
     port = free_port()

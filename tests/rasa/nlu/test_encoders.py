@@ -1,10 +1,9 @@
 """bot/rasa/nlu/encoders.py computes what sentence-transformers computes for both sentence encoders.
 
 The references (tests/rasa/nlu/fixtures/<name>_reference.json) were produced by
-sentence-transformers
-itself on PyTorch, from the same packaged weights, for texts that exercise the tokenizer:
-accents, punctuation, CJK characters, control and zero-width characters, a word longer than any
-vocabulary piece, and a text past the model's token limit (256 for MiniLM, 384 for MPNet).
+sentence-transformers itself on PyTorch, from the same packaged weights, for texts that exercise the
+tokenizer: accents, punctuation, CJK characters, control and zero-width characters, a word longer
+than any vocabulary piece, and a text past the model's token limit (256 for MiniLM, 384 for MPNet).
 """
 
 from __future__ import annotations

@@ -4,11 +4,11 @@ Used as the image's Docker HEALTHCHECK (one image, several roles: the role is re
 container's main command, /proc/1/cmdline) and as the worker's liveness probe in Kubernetes
 (deploy/k8s/worker.yaml), where the servers have HTTP probes of their own.
 
-    rasa run ... --port P              GET http://127.0.0.1:P/         200
-    python -m bot.apps.action_server        GET http://127.0.0.1:P/health   200
-    python -m bot.apps.staff / bot.apps.web      GET http://127.0.0.1:P/healthz  200
-    python -m bot worker               its heartbeat in the database is at most --max-age old
-    anything else (a job)              healthy: nothing to check
+    rasa run ... --port P                         GET http://127.0.0.1:P/         200
+    python -m bot.apps.action_server              GET http://127.0.0.1:P/health   200
+    python -m bot.apps.staff / bot.apps.web       GET http://127.0.0.1:P/healthz  200
+    python -m bot worker                          its database heartbeat is at most --max-age old
+    anything else (a job)                         healthy: nothing to check
 
 The paths and default ports are bot/ops/stack.py's ready URLs and the servers' own defaults
 (tests/deploy/test_manifests.py keeps them equal). Exit status 0: healthy, 1: not.

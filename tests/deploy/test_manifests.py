@@ -56,8 +56,9 @@ SECRET_ENV = {
     "STAFF_PASSWORD",
 }
 PLACEHOLDER = "CHANGE_ME"
-# One Rasa process's resident memory with this model (README.md, "Latest figures": 2.29 GB).
-RASA_MEASURED_RSS = 2.29e9
+# One Rasa process's resident memory with this model after 20 conversations at once
+# (bench/load.py; README.md and docs/evaluation.md, "Latest figures": 1.65 GB).
+RASA_MEASURED_RSS = 1.65e9
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 CLUSTER_SCOPED = {"Namespace"}

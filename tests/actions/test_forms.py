@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from actions.forms import CRISIS_MATCH_KEY, read_message
 from bot.domain.preassessment import QUESTIONS
 from bot.rasa.nlu.crisis_matcher import MATCH_KEY
 from bot.settings import REPO_ROOT
+from tests.conftest import run_async
 
 DOMAIN = yaml.safe_load(Path(REPO_ROOT / "domain.yml").read_text(encoding="utf-8"))
 
@@ -110,7 +110,7 @@ def form_tracker(requested: str | None, slots: dict, text: str, intent: str = "i
 
 def validate(tracker: Tracker) -> tuple[dict, list[str]]:
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(ValidatePreassessmentForm().run(dispatcher, tracker, DOMAIN))
+    events = run_async(ValidatePreassessmentForm().run(dispatcher, tracker, DOMAIN))
     return {e["name"]: e["value"] for e in events if e["event"] == "slot"}, [
         m.get("text") for m in dispatcher.messages
     ]

@@ -3,7 +3,6 @@ start, submit and stop actions, with real rasa_sdk Trackers and a real database.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import time
@@ -33,6 +32,7 @@ from bot.db.participants import TOKEN_HASH_KEY, enroll, hash_token, revoke
 from bot.domain.form_answers import Invalid
 from bot.notify import reminders
 from bot.settings import REPO_ROOT, get_settings
+from tests.conftest import run_async
 
 DOMAIN = yaml.safe_load(Path(REPO_ROOT / "domain.yml").read_text(encoding="utf-8"))
 EMAIL = "sam.lee@example.com"
@@ -88,7 +88,7 @@ def plain_tracker(text: str, metadata: dict | None, intent: str, slots: dict | N
 
 def run(action, tracker: Tracker) -> tuple[dict, list[dict]]:
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker, DOMAIN))
+    events = run_async(action.run(dispatcher, tracker, DOMAIN))
     return {e["name"]: e["value"] for e in events if e["event"] == "slot"}, dispatcher.messages
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
@@ -15,6 +14,7 @@ from actions.safety_actions import ActionFlagCrisis, ActionRequestHuman, crisis_
 from bot.db import get_sessionmaker
 from bot.db.models import Flag
 from bot.settings import get_settings
+from tests.conftest import run_async
 
 
 def tracker(message: dict, sender: str = "visitor-1") -> Tracker:
@@ -32,7 +32,7 @@ def tracker(message: dict, sender: str = "visitor-1") -> Tracker:
 
 def run(action, message: dict, sender: str = "visitor-1") -> tuple[list, CollectingDispatcher]:
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker(message, sender), {}))
+    events = run_async(action.run(dispatcher, tracker(message, sender), {}))
     return events, dispatcher
 
 
@@ -78,7 +78,7 @@ def test_yes_to_the_safety_question_flags_the_message_that_prompted_it(db_url: s
         {"event": "user", "text": "yes", "parse_data": yes, "message_id": "m-2"},
     ]
     state = Tracker("visitor-1", {}, yes, events, False, None, {}, "action_listen")
-    asyncio.run(ActionFlagCrisis().run(CollectingDispatcher(), state, {}))
+    run_async(ActionFlagCrisis().run(CollectingDispatcher(), state, {}))
     stored = flags(db_url)
     assert [(f.kind, f.severity, f.message_id) for f in stored] == [("crisis", "urgent", "m-1")]
     assert stored[0].reason == (
@@ -87,7 +87,7 @@ def test_yes_to_the_safety_question_flags_the_message_that_prompted_it(db_url: s
     # A yes to any other question is flagged as itself (a crisis rule must have matched it).
     events[3] = {"event": "action", "name": "utter_anything_else"}
     state = Tracker("visitor-1", {}, yes, events, False, None, {}, "action_listen")
-    asyncio.run(ActionFlagCrisis().run(CollectingDispatcher(), state, {}))
+    run_async(ActionFlagCrisis().run(CollectingDispatcher(), state, {}))
     assert [f.message_id for f in flags(db_url)] == ["m-1", "m-2"]
 
 
@@ -163,10 +163,10 @@ def test_a_late_yes_in_a_new_session_flags_the_message_carried_over(db_url: str)
     ]
     carried = {"safety_check_message": {"message_id": "m-1", "crisis_classifier": 0.47}}
     state = Tracker("visitor-1", carried, yes, events, False, None, {}, "action_listen")
-    asyncio.run(ActionFlagCrisis().run(CollectingDispatcher(), state, {}))
+    run_async(ActionFlagCrisis().run(CollectingDispatcher(), state, {}))
     # Without the slot (the message was not known), the flag points at the yes itself.
     state = Tracker("visitor-2", {}, yes, events, False, None, {}, "action_listen")
-    asyncio.run(ActionFlagCrisis().run(CollectingDispatcher(), state, {}))
+    run_async(ActionFlagCrisis().run(CollectingDispatcher(), state, {}))
     stored = flags(db_url)
     assert [(f.conversation_id, f.severity, f.message_id) for f in stored] == [
         ("visitor-1", "urgent", "m-1"),
@@ -194,7 +194,7 @@ def test_crisis_language_after_the_safety_question_is_flagged_as_itself(db_url: 
         {"event": "user", "text": crisis["text"], "parse_data": crisis, "message_id": "m-2"},
     ]
     state = Tracker("visitor-1", {}, crisis, events, False, None, {}, "action_listen")
-    asyncio.run(ActionFlagCrisis().run(CollectingDispatcher(), state, {}))
+    run_async(ActionFlagCrisis().run(CollectingDispatcher(), state, {}))
     [flag] = flags(db_url)
     assert flag.message_id == "m-2"
     assert flag.reason == "Crisis language (crisis classifier, score 0.91)"

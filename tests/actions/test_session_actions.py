@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.session_actions import ActionSessionStart
 from bot.settings import get_settings
+from tests.conftest import run_async
 
 
 def empty_tracker() -> Tracker:
@@ -26,7 +25,7 @@ def empty_tracker() -> Tracker:
 
 def test_session_start_sets_clinic_slots_and_introduces_itself() -> None:
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(ActionSessionStart().run(dispatcher, empty_tracker(), {}))
+    events = run_async(ActionSessionStart().run(dispatcher, empty_tracker(), {}))
     values = get_settings().clinic.response_values()
 
     assert events[0]["event"] == "session_started"
@@ -54,11 +53,11 @@ def test_a_participant_link_gets_the_check_in_hello(tmp_path, monkeypatch) -> No
     tracker = empty_tracker()
     tracker.slots["session_started_metadata"] = {TOKEN_HASH_KEY: hash_token(token)}
     dispatcher = CollectingDispatcher()
-    asyncio.run(ActionSessionStart().run(dispatcher, tracker, {}))
+    run_async(ActionSessionStart().run(dispatcher, tracker, {}))
     assert dispatcher.messages[0]["response"] == "utter_intro_participant"
     tracker.slots["session_started_metadata"] = {TOKEN_HASH_KEY: hash_token("not-a-token")}
     dispatcher = CollectingDispatcher()
-    asyncio.run(ActionSessionStart().run(dispatcher, tracker, {}))
+    run_async(ActionSessionStart().run(dispatcher, tracker, {}))
     assert dispatcher.messages[0]["response"] == "utter_intro"
     get_settings.cache_clear()
 
@@ -83,7 +82,7 @@ def old_session(*tail: dict) -> Tracker:
 
 def test_an_unanswered_safety_question_is_carried_into_the_new_session() -> None:
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(ActionSessionStart().run(dispatcher, old_session(), {}))
+    events = run_async(ActionSessionStart().run(dispatcher, old_session(), {}))
     assert events[0]["event"] == "session_started"
     assert [(e["event"], e.get("name")) for e in events[-2:]] == [
         ("action", "utter_safety_check"),
@@ -109,7 +108,7 @@ def test_a_question_carried_over_twice_keeps_the_worrying_message() -> None:
         {"event": "action", "name": "utter_safety_check"},
         {"event": "action", "name": "action_listen"},
     ]
-    events = asyncio.run(ActionSessionStart().run(CollectingDispatcher(), tracker, {}))
+    events = run_async(ActionSessionStart().run(CollectingDispatcher(), tracker, {}))
     carried = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
     assert carried["safety_check_message"] == {"message_id": "m-1", "crisis_classifier": 0.46}
 
@@ -120,7 +119,7 @@ def test_an_answered_safety_question_is_not_carried_over() -> None:
         {"event": "action", "name": "utter_safety_check_ok"},
         {"event": "action", "name": "action_listen"},
     )
-    events = asyncio.run(ActionSessionStart().run(CollectingDispatcher(), answered, {}))
+    events = run_async(ActionSessionStart().run(CollectingDispatcher(), answered, {}))
     assert "utter_safety_check" not in [e.get("name") for e in events]
     assert "safety_check_message" not in [e.get("name") for e in events]
 
@@ -134,6 +133,6 @@ def test_an_unanswered_are_you_safe_is_carried_over_without_a_slot() -> None:
         {"event": "bot", "text": "Are you safe right now?"},
         {"event": "action", "name": "action_listen"},
     )
-    events = asyncio.run(ActionSessionStart().run(CollectingDispatcher(), after_crisis, {}))
+    events = run_async(ActionSessionStart().run(CollectingDispatcher(), after_crisis, {}))
     assert [e.get("name") for e in events[-2:]] == ["utter_ask_safe_now", "action_listen"]
     assert "safety_check_message" not in [e.get("name") for e in events]

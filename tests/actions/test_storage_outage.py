@@ -5,7 +5,6 @@ its flags, when the database is back."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import socket
 import threading
@@ -23,7 +22,7 @@ from bot.db import get_engine, get_sessionmaker
 from bot.db.migrate import upgrade
 from bot.db.models import CheckIn, Flag
 from bot.db.participants import TOKEN_HASH_KEY, enroll, hash_token
-from tests.conftest import free_port, settings_env
+from tests.conftest import free_port, run_async, settings_env
 from tests.databases import postgres_database
 
 
@@ -133,7 +132,7 @@ def submit_during_outage(
     proxy.down()
     dispatcher = CollectingDispatcher()
     tracker = checkin_tracker(enrollment.participant_id, token or enrollment.token)
-    asyncio.run(ActionSubmitCheckin().run(dispatcher, tracker, {}))
+    run_async(ActionSubmitCheckin().run(dispatcher, tracker, {}))
     return enrollment.participant_id, dispatcher.messages
 
 

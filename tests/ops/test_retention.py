@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from bot.ops.cli import main
 from bot.ops.retention import purge
 from bot.rasa.tracker_store import SettingsSQLTrackerStore
 from bot.settings import get_settings
+from tests.conftest import run_async
 
 DAY = 86400
 
@@ -46,7 +46,7 @@ def conversation(store, sender: str, days_ago: float, metadata: dict | None = No
             UserUttered("hello", {"name": "greet"}, metadata=metadata, timestamp=stamp),
         ],
     )
-    asyncio.run(store.save(tracker))
+    run_async(store.save(tracker))
 
 
 def assessment(session, sender: str, days_ago: int) -> None:
@@ -88,9 +88,9 @@ def test_purge_keeps_what_staff_still_need_and_participants(urls: str) -> None:
         assert (dry.assessments, dry.conversations) == (1, 1)
         result = purge(session, store, 90)
     assert (result.assessments, result.conversations) == (1, 1)
-    assert asyncio.run(store.retrieve("old-anon")) is None
+    assert run_async(store.retrieve("old-anon")) is None
     for kept in ("new-anon", "old-flagged", "old-participant"):
-        assert asyncio.run(store.retrieve(kept)) is not None, kept
+        assert run_async(store.retrieve(kept)) is not None, kept
     with get_sessionmaker(urls)() as session:
         left = [a.conversation_id for a in session.execute(select(Assessment)).scalars()]
         assert left == ["new-anon"]

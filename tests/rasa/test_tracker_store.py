@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +11,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.rasa.tracker_store import SettingsSQLTrackerStore
 from bot.settings import get_settings
+from tests.conftest import run_async
 
 
 @pytest.fixture
@@ -32,8 +32,8 @@ def test_conversation_round_trip(tracker_url: str) -> None:
             BotUttered("An intensive outpatient program is ..."),
         ],
     )
-    asyncio.run(store.save(tracker))
-    again = asyncio.run(SettingsSQLTrackerStore(domain=Domain.empty()).retrieve("visitor-42"))
+    run_async(store.save(tracker))
+    again = run_async(SettingsSQLTrackerStore(domain=Domain.empty()).retrieve("visitor-42"))
     texts = [e.text for e in again.events if isinstance(e, UserUttered | BotUttered)]
     assert texts == ["what is iop?", "An intensive outpatient program is ..."]
-    assert asyncio.run(store.retrieve("someone-else")) is None
+    assert run_async(store.retrieve("someone-else")) is None

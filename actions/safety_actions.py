@@ -37,6 +37,19 @@ def crisis_flag_reason(latest_message: dict[str, Any]) -> str:
     return f"Crisis language (classifier, confidence {confidence:.2f})"
 
 
+def prompting_detail(prompted: dict[str, Any]) -> str:
+    """What made the bot ask, for the flag's reason: a crisis rule a long message deferred to the
+    question (bot/rasa/nlu/crisis_matcher.py), the classifier's score; never the words."""
+    details = []
+    deferred = prompted.get("crisis_match_deferred")
+    if deferred:
+        details.append(f"{deferred.get('category', 'unknown')} rule in a long message")
+    score = prompted.get("crisis_classifier")
+    if score is not None:
+        details.append(f"crisis classifier, score {float(score):.2f}")
+    return f" ({'; '.join(details)})" if details else ""
+
+
 def answered_safety_check(tracker: Tracker) -> dict[str, Any] | None:
     """When the latest message says yes to the safety question (bot/rasa/policies.py), the message
     that prompted the question: its parse data as the NLU saw it, with its id and metadata; for a
@@ -111,12 +124,9 @@ class ActionFlagCrisis(IopAction):
         try:
             prompted = answered_safety_check(tracker)
             if prompted is not None:
-                score = prompted.get("crisis_classifier")
                 intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
                 said = "Said yes" if intent == "affirm" else "Was unsure"  # unsure counts as yes
-                reason = f"{said} when asked directly about safety" + (
-                    f" (crisis classifier, score {float(score):.2f})" if score is not None else ""
-                )
+                reason = f"{said} when asked directly about safety" + prompting_detail(prompted)
             else:
                 reason = crisis_flag_reason(tracker.latest_message or {})
             flag_latest_message(

@@ -188,15 +188,13 @@ def main() -> int:
         return acc, rej
 
     # On ordinary messages: how many escalate as a crisis, and how many get the direct safety
-    # question (bot/rasa/policies.py: a crisis classifier score at the policy's floor, no
-    # escalation).
-    from bot.rasa.policies import configured_floor
+    # question (bot/rasa/policies.py: a crisis classifier score at the policy's floor, or a rule
+    # match a long message's score deferred; no escalation).
+    from bot.rasa.policies import configured_floor, worrying
 
     floor = configured_floor()
     escalated = sum(p["intent"]["name"] == "crisis" for p in parses)
-    asked = sum(
-        p["intent"]["name"] != "crisis" and p.get("crisis_classifier", 0) >= floor for p in parses
-    )
+    asked = sum(worrying(p, floor) for p in parses)
     figures = {
         "heldout_in_scope": n_in,
         "heldout_out_of_scope": len(oos),

@@ -202,7 +202,7 @@ def real_report(model: Path, part: str, misses: bool, bands: bool = False) -> in
     question), and on the rest the share that gets the full crisis reply or the question; by
     label and by length."""
     from bot.rasa.nlu import real_data
-    from bot.rasa.policies import configured_floor
+    from bot.rasa.policies import configured_floor, worrying
 
     directory = real_data.HELDOUT_DIR if part == "heldout" else real_data.TRAIN_DIR
     rows = real_data.labelled(directory, [part])
@@ -216,15 +216,16 @@ def real_report(model: Path, part: str, misses: bool, bands: bool = False) -> in
     floor = configured_floor()
     print(
         f"real people's words, {part} part; escalated = the full crisis reply and an urgent"
-        f" flag; asked = the safety question (score >= {floor}, not escalated)"
+        f" flag; asked = the safety question (score >= {floor} or a deferred rule match, not"
+        " escalated)"
     )
     print(
         f"  {'source':18s} {'label':10s} {'n':>5s} {'escalated':>10s} {'asked':>7s} {'either':>7s}"
     )
     groups: dict[tuple[str, str], list[tuple[bool, bool]]] = {}
     lengths: dict[tuple[str, str], list[tuple[bool, bool]]] = {}
-    for row, (hit, _, score, _) in zip(rows, scored, strict=True):
-        result = (hit, not hit and score >= floor)
+    for row, (hit, layer, score, parse) in zip(rows, scored, strict=True):
+        result = (hit, worrying(parse, floor))
         groups.setdefault((row["source"], row["human_label"]), []).append(result)
         size = next(name for low, high, name in LENGTHS if low <= len(row["text"]) <= high)
         lengths.setdefault((row["human_label"], size), []).append(result)
@@ -233,7 +234,8 @@ def real_report(model: Path, part: str, misses: bool, bands: bool = False) -> in
             or (row["human_label"] != "crisis" and hit)
         ):
             kind = "MISSED" if row["human_label"] == "crisis" else "FULL REPLY"
-            print(f"{kind} ({row['source']} {row['human_label']} {score:.2f}): {row['text']}")
+            where = f"{row['source']} {row['human_label']} {score:.2f} {layer}"
+            print(f"{kind} ({where}): {row['text']}")
 
     def line(name: str, label: str, results: list[tuple[bool, bool]]) -> None:
         n = len(results)
@@ -310,10 +312,10 @@ def main() -> int:
         crisis += set_crisis
         benign += set_benign
     scored = asyncio.run(classify(args.model, [t for t, _ in crisis] + benign))
-    from bot.rasa.policies import configured_floor
+    from bot.rasa.policies import configured_floor, worrying
 
     floor = configured_floor()
-    asked = [not hit and score >= floor for hit, _, score, _ in scored]
+    asked = [worrying(parse, floor) for _, _, _, parse in scored]
     results = [(hit, layer) for hit, layer, _, _ in scored]
     crisis_results, benign_results = results[: len(crisis)], results[len(crisis) :]
 
@@ -332,7 +334,8 @@ def main() -> int:
     # question (bot/rasa/policies.py): not an escalation, but a second chance for a missed crisis.
     crisis_asked, benign_asked = sum(asked[: len(crisis)]), sum(asked[len(crisis) :])
     print(
-        f"safety question     (score >= {floor}, not escalated) asked of {crisis_asked} missed"
+        f"safety question     (score >= {floor} or a deferred rule, not escalated) asked of"
+        f" {crisis_asked} missed"
         f" crises and {benign_asked / len(benign):.3f} ({benign_asked}) of the look-alikes;"
         f" escalated or asked {(caught + crisis_asked) / len(crisis):.3f}"
     )

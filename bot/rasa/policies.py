@@ -44,7 +44,7 @@ from bot.domain import safety_check
 from bot.domain.form_answers import Invalid, is_only_unsure, parse_safe_now
 from bot.domain.preassessment import SAFETY_SLOTS
 from bot.domain.safety_check import SAFETY_CHECK_ACTION
-from bot.rasa.nlu.crisis_matcher import CLASSIFIER_SCORE_KEY, CRISIS_INTENT
+from bot.rasa.nlu.crisis_matcher import CLASSIFIER_SCORE_KEY, CRISIS_INTENT, DEFERRED_KEY
 
 # Bot actions after which the person has just been given the crisis lines or asked about safety.
 SAFE_NOW_QUESTION = "utter_ask_safe_now"
@@ -83,6 +83,19 @@ def recent_events(tracker: DialogueStateTracker, every: int) -> list[dict[str, A
 Events = list[dict[str, Any]]
 
 
+def worrying(parse_data: dict[str, Any], floor: float) -> bool:
+    """Whether a parsed message that did not escalate calls for the safety question by its own
+    words: the crisis classifier scored it at `floor` or more, or a crisis rule matched in a long
+    message that the classifier's low score kept from escalating (the crisis matcher's
+    `long_floor`). Pure; the benches count the question with it."""
+    if (parse_data.get("intent") or {}).get("name") == CRISIS_INTENT:
+        return False
+    if parse_data.get(DEFERRED_KEY) is not None:
+        return True
+    score = parse_data.get(CLASSIFIER_SCORE_KEY)
+    return score is not None and float(score) >= floor
+
+
 def should_ask(
     tracker: DialogueStateTracker,
     floor: float,
@@ -93,12 +106,10 @@ def should_ask(
     """Whether the latest user message calls for the safety question (pure; unit-tested);
     `events`: `recent_events(tracker, every)` when the caller has them already. A message
     scored at `repeat_from` or more (a long message the crisis classifier's long_threshold kept
-    from escalating) is asked about even soon after an earlier question."""
+    from escalating), or with a crisis rule match the matcher's long_floor kept from escalating,
+    is asked about even soon after an earlier question."""
     latest = tracker.latest_message
-    if latest is None or (latest.intent or {}).get("name") == CRISIS_INTENT:
-        return False
-    score = latest.parse_data.get(CLASSIFIER_SCORE_KEY)  # type: ignore[attr-defined]
-    if score is None or float(score) < floor:
+    if latest is None or not worrying(latest.parse_data, floor):  # type: ignore[attr-defined]
         return False
     if tracker.get_slot(REQUESTED_SLOT) in SAFETY_SLOTS:
         return False  # the pre-assessment is about to ask its own suicide screening question
@@ -109,7 +120,8 @@ def should_ask(
         return False  # "Nothing" from the check-in's trigger buttons is our word, not theirs
     if not tracker.active_loop_name and safety_check.ends_with_yes_no_question(events):
         return False  # "shall we call you back?" is waiting for its own yes or no
-    if repeat_from is not None and float(score) >= repeat_from:
+    score = float(latest.parse_data.get(CLASSIFIER_SCORE_KEY) or 0.0)  # type: ignore[attr-defined]
+    if DEFERRED_KEY in latest.parse_data or (repeat_from is not None and score >= repeat_from):
         return True
     users = 0
     for event in reversed(events):

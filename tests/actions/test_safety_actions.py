@@ -10,7 +10,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.base import IopAction
-from actions.safety_actions import ActionFlagCrisis, ActionRequestHuman, crisis_flag_reason
+from actions.safety_actions import (
+    ActionFlagCrisis,
+    ActionRequestHuman,
+    crisis_flag_reason,
+    prompting_detail,
+)
 from bot.db import get_sessionmaker
 from bot.db.models import Flag
 from bot.settings import get_settings
@@ -89,6 +94,16 @@ def test_yes_to_the_safety_question_flags_the_message_that_prompted_it(db_url: s
     state = Tracker("visitor-1", {}, yes, events, False, None, {}, "action_listen")
     run_async(ActionFlagCrisis().run(CollectingDispatcher(), state, {}))
     assert [f.message_id for f in flags(db_url)] == ["m-1", "m-2"]
+
+
+def test_the_reason_after_a_yes_names_a_deferred_rule_never_its_words() -> None:
+    deferred = {"category": "suicidal", "rule": "suicidal:pattern:7", "text": "end your life"}
+    prompted = {"crisis_classifier": 0.2468, "crisis_match_deferred": deferred}
+    assert prompting_detail(prompted) == (
+        " (suicidal rule in a long message; crisis classifier, score 0.25)"
+    )
+    assert "end your life" not in prompting_detail(prompted)
+    assert prompting_detail({}) == ""
 
 
 def test_crisis_reason_from_the_classifier() -> None:

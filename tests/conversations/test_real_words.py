@@ -87,3 +87,35 @@ def test_off_topic_questions_get_the_honest_answer(chat: Chat, message: str) -> 
     replies = chat.say(message)
     texts = squash(" ".join(r.get("text", "") for r in replies))
     assert "can't help with that" in texts or "not sure I understood" in texts
+
+
+def safety_question() -> str:
+    return squash(DOMAIN["utter_safety_check"][0]["text"])
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # a saying quoted, then a question about the program
+        "My sponsor likes to say that relapse doesn't mean you should end it all and throw away"
+        " your progress, you just pick up the phone. I've been sober eight months and I'd like to"
+        " know if your program has an alumni group or step-down sessions after the intensive part"
+        " ends.",
+        # a story retold, then a family's question
+        "Our book club read a novel where the main character tries to end her life in chapter"
+        " three, and it got my sister and me talking about our mom's drinking. She won't admit"
+        " there's a problem. Do you have anything for families, like a group or a counselor we"
+        " could see first?",
+    ],
+)
+def test_a_paragraph_with_crisis_words_gets_the_question_not_the_crisis_lines(
+    chat: Chat, stack_database_url: str, message: str
+) -> None:
+    """A long message whose crisis words only a rule saw (advice, a story) is asked the safety
+    question plainly: no crisis lines, no urgent flag, never "I can't help with that"."""
+    assert len(message) > 200
+    texts = squash(" ".join(r.get("text", "") for r in chat.say(message)))
+    assert safety_question() in texts
+    assert "741741" not in texts and "Are you safe right now?" not in texts
+    assert "Sorry, I can't help with that" not in texts and "not sure I understood" not in texts
+    assert flags_for(stack_database_url, chat.sender) == []

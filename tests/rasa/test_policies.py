@@ -21,7 +21,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
 from rasa.shared.core.training_data.structures import StoryGraph
 
-from bot.rasa.policies import SAFETY_CHECK_ACTION, SafetyCheckRulePolicy, should_ask
+from bot.rasa.policies import SAFETY_CHECK_ACTION, SafetyCheckRulePolicy, should_ask, worrying
 
 DOMAIN = Domain.from_yaml(
     """
@@ -346,3 +346,47 @@ def test_the_shipped_config_asks_long_messages_the_classifier_kept_from_escalati
     classifier = pipeline_entry("CrisisClassifier")
     assert policy["safety_check_repeat_from"] <= classifier["threshold"]
     assert classifier["long_threshold"] >= classifier["threshold"]
+
+
+def test_a_deferred_rule_match_is_asked_about_whatever_the_score_and_however_soon() -> None:
+    """A rule the matcher's long_floor kept from escalating (a paragraph of advice or a story
+    with crisis words) gets the question every time, even under the floor."""
+    deferred = {"category": "suicidal", "rule": "suicidal:pattern:7", "text": "end your life"}
+    paragraph = [
+        ActionExecuted(ACTION_LISTEN_NAME),
+        UserUttered(
+            "a long message " * 20,
+            {"name": "distress", "confidence": 0.9},
+            parse_data={"crisis_classifier": 0.2, "crisis_match_deferred": deferred},
+        ),
+    ]
+    asked = [*said("so tired of all of it", "faq", 0.42), ActionExecuted(SAFETY_CHECK_ACTION)]
+    assert should_ask(tracker(paragraph), FLOOR, EVERY)
+    assert should_ask(tracker(asked, said("no", "deny"), paragraph), FLOOR, EVERY)
+
+
+@pytest.mark.parametrize(
+    ("parse", "expected"),
+    [
+        ({"intent": {"name": "faq"}, "crisis_classifier": 0.35}, True),
+        ({"intent": {"name": "faq"}, "crisis_classifier": 0.34}, False),
+        ({"intent": {"name": "faq"}}, False),
+        (
+            {"intent": {"name": "distress"}, "crisis_classifier": 0.1, "crisis_match_deferred": {}},
+            True,
+        ),
+        ({"intent": {"name": "crisis"}, "crisis_classifier": 0.9}, False),
+    ],
+    ids=["at the floor", "under it", "not scored", "a deferred rule", "escalated"],
+)
+def test_worrying_is_what_the_benches_count_as_asked(parse: dict, expected: bool) -> None:
+    assert worrying(parse, 0.35) is expected
+
+
+def test_the_shipped_config_defers_long_rule_matches_only_under_the_classifier_threshold() -> None:
+    from bot.rasa.nlu import pipeline_entry
+
+    matcher = pipeline_entry("CrisisMatcher")
+    classifier = pipeline_entry("CrisisClassifier")
+    assert matcher["long_floor"] <= classifier["threshold"]
+    assert matcher["long_chars"] >= classifier["long_chars"]

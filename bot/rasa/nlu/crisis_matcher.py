@@ -31,7 +31,13 @@ PATTERNS_FILE = "data/crisis/crisis_patterns.yml"
 CRISIS_INTENT = "crisis"
 # Where the match is recorded on the parse result, for actions (and staff) to see which rule fired.
 MATCH_KEY = "crisis_match"
+# Where a rule match that a long message's low classifier score kept from escalating is recorded:
+# the policy (bot/rasa/policies.py) asks the safety question after every such message.
+DEFERRED_KEY = "crisis_match_deferred"
 FALLBACK_INTENT = "nlu_fallback"
+OUT_OF_SCOPE_INTENT = "out_of_scope"
+# A warm reply to pain without risk language (the out-of-scope gate also gives it).
+DISTRESS_INTENT = "distress"
 # Set by the crisis classifier (crisis_classifier.py) on every message it scored.
 CLASSIFIER_SCORE_KEY = "crisis_classifier"
 # Penn tags of a finite verb: the tense of a clause is read from one of these.
@@ -219,12 +225,22 @@ class CrisisMatcher(GraphComponent, IntentClassifier):
     def get_default_config() -> dict[str, Any]:
         """`patterns`: path of the patterns file, relative to the repository root or absolute;
         `mention_floor`: the crisis classifier's score below which a rule that only names an
-        event (a category's `mentions`) does not escalate."""
-        return {"patterns": PATTERNS_FILE, "mention_floor": 0.4}
+        event (a category's `mentions`) does not escalate; `long_floor`: the score below which
+        no rule escalates a message over `long_chars` characters (None: every length escalates)
+        but the safety question is asked instead."""
+        return {
+            "patterns": PATTERNS_FILE,
+            "mention_floor": 0.4,
+            "long_floor": None,
+            "long_chars": 200,
+        }
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._rules = load_rules(str(config.get("patterns") or PATTERNS_FILE))
         self._mention_floor = float(config.get("mention_floor", 0.4))
+        long_floor = config.get("long_floor")
+        self._long_floor = None if long_floor is None else float(long_floor)
+        self._long_chars = int(config.get("long_chars", 200))
 
     @classmethod
     def create(
@@ -259,10 +275,37 @@ class CrisisMatcher(GraphComponent, IntentClassifier):
                 _keep_crisis_through_fallback(message)
                 continue
             # Log the rule, never the words (they are the user's message).
+            if self._asks_instead(message, score):
+                # A paragraph quotes, advises and tells stories ("please don't kill yourself",
+                # "I tried oding years ago"): a rule there escalates only with the classifier.
+                logger.info("crisis rule deferred: %s", match.rule.split(":", 2)[0])
+                message.set(DEFERRED_KEY, match.as_dict(), add_to_output=True)
+                intent = (message.get(INTENT) or {}).get("name")
+                if intent in (OUT_OF_SCOPE_INTENT, FALLBACK_INTENT):  # never "I can't help"
+                    promote(message, DISTRESS_INTENT, float(score or 0.0))
+                continue
             logger.info("crisis rule matched: %s", match.rule.split(":", 2)[0])
             set_crisis(message, 1.0)
             message.set(MATCH_KEY, match.as_dict(), add_to_output=True)
         return messages
+
+    def _asks_instead(self, message: Message, score: float | None) -> bool:
+        """Whether a rule match in `message` gets the safety question instead of escalating: a
+        long message the crisis classifier scored below `long_floor`."""
+        return (
+            self._long_floor is not None
+            and score is not None
+            and score < self._long_floor
+            and len(message.get(TEXT) or "") > self._long_chars
+        )
+
+
+def promote(message: Message, name: str, confidence: float) -> None:
+    """Make `name` the message's intent, first in its ranking."""
+    top = {"name": name, "confidence": round(confidence, 4)}
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != name]
+    message.set(INTENT, top, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [top, *ranking], add_to_output=True)
 
 
 def set_crisis(message: Message, confidence: float) -> None:

